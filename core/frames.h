@@ -1,0 +1,99 @@
+/* The frame loop on wslay's frame API (RFC 6455 5). frames.c is the only
+ * core file that includes wslay.
+ *
+ * Server side: client frames must be masked, server frames are not.  Text
+ * messages are reassembled across fragments, checked as UTF-8 as bytes
+ * arrive, and bounded by max_message_bytes (checked from the frame header,
+ * before the payload is read).  Control frames may interleave with
+ * fragments; ping gets a pong with the same payload, pong is ignored, close
+ * is validated (RFC 6455 5.5.1, 7.4) and reported.
+ *
+ * Checks made when a frame's header is first seen, in this order:
+ *   FRAME_BAD_HEADER   (wslay: fragmented control frame, control payload
+ *                       over 125, extended length not minimal or MSB set)
+ *   FRAME_UNMASKED, FRAME_RSV, FRAME_OPCODE,
+ *   FRAME_CONTINUATION / FRAME_INTERLEAVED, FRAME_BINARY, FRAME_CLOSE_PAYLOAD,
+ *   FRAME_TOO_BIG (bytes of the message so far + this frame's length).
+ * wslay hands a frame over only once its header and (for a non-empty
+ * payload) at least one payload byte are in, so a header alone is only
+ * judged when the next byte arrives; at end of input it is FRAME_TRUNCATED.
+ * Every diagnosis depends only on the bytes fed so far, never on how they
+ * were split between calls.
+ *
+ * Memory: the loop holds its own struct, wslay's frame context (allocated by
+ * wslay with libc malloc: see ws_frames_new), and, only while a text message
+ * is being received, the message buffer on m (released after each message).
+ * Server frames are appended to the caller's ws_buf on m. */
+#ifndef WS_FRAMES_H
+#define WS_FRAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "mem.h"
+#include "utf8.h"
+#include "wsgate/diag.h"
+
+typedef struct ws_frames_handler {
+  /* Called with each complete text message (valid UTF-8, within the limit).
+   * msg is never NULL (len may be 0) and is valid only during the call.  It
+   * may call ws_frames_send_text on the same loop, but not ws_frames_recv.
+   * Returns WS_DIAG_NONE to go on, or a diagnosis that ends the session. */
+  ws_diag (*on_text)(void *ud, const uint8_t *msg, size_t len);
+  void *ud;
+} ws_frames_handler;
+
+typedef struct ws_frames ws_frames; /* body in frames.c */
+
+/* Creates the loop. Server bytes (pongs, text) are appended to *out on m;
+ * m and out must outlive the loop; *h is copied (h->on_text required).
+ * Returns 0, or -1 when an allocation failed (wslay's context included) or an
+ * argument is NULL; *out_f is NULL on failure.  wslay allocates its context
+ * (about 4.2 KiB) with libc malloc, outside m: its failure is reported here
+ * but does not count in ws_mem_failures(m). */
+int ws_frames_new(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
+                  ws_buf *out, const ws_frames_handler *h);
+/* Frees the loop, its wslay context and any partial message.  NULL is a
+ * no-op. */
+void ws_frames_free(ws_frames *f);
+
+/* Feeds client bytes (any chunking; in may be NULL when len is 0).  Returns
+ * WS_DIAG_NONE when all were taken and the session goes on; otherwise the
+ * diagnosis that ends it: FRAME_* (protocol, size, NOMEM, INTERNAL),
+ * CLOSE_CLIENT (a valid close arrived; see ws_frames_peer_close), or whatever
+ * on_text returned.  Bytes after the ending frame are ignored, and once the
+ * loop has ended every later call returns the same diagnosis without reading
+ * in.  FRAME_INTERNAL also for f NULL or in NULL with len > 0. */
+ws_diag ws_frames_recv(ws_frames *f, const uint8_t *in, size_t len);
+
+/* After CLOSE_CLIENT: the code the client sent (1000 when its close had no
+ * payload) — the code the server echoes.  0 before a valid close. */
+uint16_t ws_frames_peer_close(const ws_frames *f);
+
+/* At end of input: EOF_CLEAN at a frame boundary with no fragmented message
+ * pending, FRAME_TRUNCATED otherwise (inside a frame header or payload, or
+ * between the fragments of a message).  When the loop has already ended,
+ * returns that diagnosis. */
+ws_diag ws_frames_eof(const ws_frames *f);
+
+/* Queues one unfragmented, unmasked text frame (RFC 6455 5.1: server frames
+ * are never masked) at the end of *out.  p may be NULL when n is 0.
+ * Returns 0; -1 when an allocation failed (out unchanged; the loop stays
+ * usable); -2 when wslay failed unexpectedly (out unchanged; every later send
+ * on this loop returns -2: diagnose FRAME_INTERNAL). */
+int ws_frames_send_text(ws_frames *f, const uint8_t *p, size_t n);
+
+/* Encodes a server close frame (code + reason, reason cut to its longest
+ * valid UTF-8 prefix of at most 123 bytes) into out without allocating;
+ * returns its length (4 + reason bytes), or 0 when out is NULL or
+ * cap < 2 + 125.  reason may be NULL (no reason).  Usable with no loop. */
+size_t ws_frames_close(uint16_t code, const char *reason, uint8_t *out,
+                       size_t cap);
+
+/* Bytes the loop holds for an idle session (for the memory benchmark): its
+ * own struct plus wslay's frame context (4256 bytes for wslay 1.1.1 on
+ * LP64); no message buffer is held between messages. */
+size_t ws_frames_footprint(void);
+
+#endif
