@@ -1,0 +1,291 @@
+#include "testutil.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+void tu_global_init(void) {
+  static int done;
+  if (!done) {
+    int rc = ws_global_init();
+    if (rc != WS_OK) {
+      fprintf(stderr, "ws_global_init: %s\n", ws_strerror(rc));
+      exit(1);
+    }
+    done = 1;
+  }
+}
+
+static int64_t tu_now(void *ud) { return ((tu_env *)ud)->now; }
+
+/* splitmix64: deterministic, good enough for test ids. */
+static uint64_t next64(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static int tu_random(void *ud, uint8_t *buf, size_t len) {
+  tu_env *t = ud;
+  size_t i;
+  for (i = 0; i < len; i++) buf[i] = (uint8_t)next64(&t->rng);
+  return 0;
+}
+
+void tu_env_init(tu_env *t, int64_t now, uint64_t seed) {
+  memset(t, 0, sizeof(*t));
+  t->now = now;
+  t->rng = seed;
+  ws_countalloc_init(&t->counts, NULL);
+  t->env.alloc = ws_countalloc_allocator(&t->counts);
+  t->env.now = tu_now;
+  t->env.random = tu_random;
+  t->env.user_data = t;
+}
+
+char *tu_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  long n;
+  if (!f) return NULL;
+  if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+      fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+      free(buf);
+      buf = NULL;
+    } else {
+      buf[n] = '\0';
+      if (len) *len = (size_t)n;
+    }
+  }
+  fclose(f);
+  return buf;
+}
+
+ws_config *tu_config(const char *json) {
+  ws_config *c = NULL;
+  char err[256];
+  int rc = ws_config_new(&c, json, json ? strlen(json) : 0, err, sizeof(err));
+  if (rc != WS_OK) fail_msg("config: %s (%s)", err, ws_strerror(rc));
+  return c;
+}
+
+ws_keyset *tu_keys(void) {
+  ws_keyset *ks = NULL;
+  size_t len;
+  char err[256];
+  char *j = tu_read_file(WSGATE_SOURCE_DIR "/tests/keys/jwks.json", &len);
+  int rc;
+  if (!j) fail_msg("cannot read tests/keys/jwks.json");
+  rc = ws_keyset_load(&ks, j, len, err, sizeof(err));
+  free(j);
+  if (rc != WS_OK) fail_msg("jwks: %s", err);
+  return ks;
+}
+
+static void collect(ws_session *s, tu_result *r) {
+  const uint8_t *d;
+  size_t n;
+  while ((n = ws_session_send(s, &d)) > 0) {
+    r->out = realloc(r->out, r->out_len + n);
+    memcpy(r->out + r->out_len, d, n);
+    r->out_len += n;
+  }
+}
+
+void tu_run(const ws_config *cfg, const ws_keyset *ks, tu_env *t,
+            const uint8_t *in, size_t len, size_t chunk, uint64_t chunk_seed,
+            int eof, tu_result *r) {
+  ws_session *s = NULL;
+  size_t off = 0;
+  const ws_outcome *o;
+  uint64_t cs = chunk_seed;
+  memset(r, 0, sizeof(*r));
+  assert_int_equal(ws_session_new(&s, cfg, ks, &t->env), WS_OK);
+  while (off < len) {
+    size_t n = len - off;
+    long rc;
+    if (chunk == TU_RANDOM_CHUNKS)
+      n = 1 + (size_t)(next64(&cs) % 97);
+    else if (chunk)
+      n = chunk;
+    if (n > len - off) n = len - off;
+    rc = ws_session_recv(s, in + off, n);
+    if (rc == WS_ERR_ENDED) break;
+    assert_int_equal(rc, (long)n);
+    collect(s, r);
+    off += n;
+  }
+  if (eof) ws_session_eof(s);
+  collect(s, r);
+  o = ws_session_outcome(s);
+  if (o) {
+    r->outcome = *o;
+    r->ended = 1;
+  }
+  ws_session_free(s);
+  r->live_blocks = t->counts.live_blocks;
+  r->peak_bytes = t->counts.peak_bytes;
+}
+
+void tu_result_free(tu_result *r) {
+  free(r->out);
+  r->out = NULL;
+}
+
+void tu_assert_diag(const tu_result *r, const char *code) {
+  const ws_diag_info *i = ws_diag_get(r->outcome.diag);
+  if (!r->ended) fail_msg("session did not end (want %s)", code);
+  if (!i || strcmp(i->code, code) != 0)
+    fail_msg("diag %s, want %s (reason: %s)", i ? i->code : "(none)", code,
+             r->outcome.reason);
+}
+
+void tu_put(tu_bytes *b, const void *p, size_t n) {
+  if (b->n + n > b->cap) {
+    b->cap = (b->n + n) * 2 + 64;
+    b->p = realloc(b->p, b->cap);
+    assert_non_null(b->p);
+  }
+  memcpy(b->p + b->n, p, n);
+  b->n += n;
+}
+
+void tu_puts(tu_bytes *b, const char *s) { tu_put(b, s, strlen(s)); }
+
+void tu_bytes_free(tu_bytes *b) {
+  free(b->p);
+  memset(b, 0, sizeof(*b));
+}
+
+void tu_request(tu_bytes *b, const char *extra) {
+  tu_puts(b,
+          "GET /chat HTTP/1.1\r\n"
+          "Host: server.example.com\r\n"
+          "Upgrade: websocket\r\n"
+          "Connection: Upgrade\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          "Sec-WebSocket-Version: 13\r\n");
+  if (extra) tu_puts(b, extra);
+  tu_puts(b, "\r\n");
+}
+
+void tu_frame(tu_bytes *b, int fin, int opcode, const void *payload,
+              size_t n) {
+  static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
+  uint8_t h[14];
+  size_t hl = 0, i;
+  const uint8_t *p = payload;
+  h[hl++] = (uint8_t)((fin ? 0x80 : 0) | (opcode & 0x0f));
+  if (n < 126) {
+    h[hl++] = (uint8_t)(0x80 | n);
+  } else if (n < 65536) {
+    h[hl++] = 0x80 | 126;
+    h[hl++] = (uint8_t)(n >> 8);
+    h[hl++] = (uint8_t)n;
+  } else {
+    h[hl++] = 0x80 | 127;
+    for (i = 0; i < 8; i++) h[hl++] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+  }
+  memcpy(h + hl, key, 4);
+  hl += 4;
+  tu_put(b, h, hl);
+  for (i = 0; i < n; i++) {
+    uint8_t c = (uint8_t)(p[i] ^ key[i % 4]);
+    tu_put(b, &c, 1);
+  }
+}
+
+void tu_text(tu_bytes *b, const char *s) { tu_frame(b, 1, 1, s, strlen(s)); }
+
+void tu_close(tu_bytes *b, int code, const char *reason) {
+  uint8_t p[125];
+  size_t n = 0;
+  if (code) {
+    p[n++] = (uint8_t)(code >> 8);
+    p[n++] = (uint8_t)code;
+    if (reason) {
+      size_t rl = strlen(reason);
+      memcpy(p + n, reason, rl);
+      n += rl;
+    }
+  }
+  tu_frame(b, 1, 8, p, n);
+}
+
+size_t tu_server_frames(const uint8_t *out, size_t len, tu_sframe *f,
+                        size_t max) {
+  size_t off = 0, count = 0;
+  const uint8_t *end = NULL;
+  /* Skip the HTTP response head. */
+  for (off = 0; off + 4 <= len; off++)
+    if (memcmp(out + off, "\r\n\r\n", 4) == 0) {
+      end = out + off + 4;
+      break;
+    }
+  if (!end) return 0;
+  off = (size_t)(end - out);
+  while (off < len) {
+    size_t n, hl = 2;
+    if (len - off < 2) fail_msg("truncated server frame header");
+    if (out[off + 1] & 0x80) fail_msg("server frame is masked");
+    n = out[off + 1] & 0x7f;
+    if (n == 126) {
+      n = (size_t)out[off + 2] << 8 | out[off + 3];
+      hl = 4;
+    } else if (n == 127) {
+      size_t i;
+      n = 0;
+      for (i = 0; i < 8; i++) n = n << 8 | out[off + 2 + i];
+      hl = 10;
+    }
+    if (len - off < hl + n) fail_msg("truncated server frame");
+    if (count < max) {
+      f[count].fin = out[off] >> 7;
+      f[count].opcode = out[off] & 0x0f;
+      f[count].p = out + off + hl;
+      f[count].n = n;
+    }
+    count++;
+    off += hl + n;
+  }
+  return count;
+}
+
+static void *fa_malloc(size_t n, void *ud) {
+  tu_failalloc *f = ud;
+  if (++f->calls == f->fail_at) {
+    f->failed++;
+    return NULL;
+  }
+  return malloc(n);
+}
+static void *fa_calloc(size_t a, size_t b, void *ud) {
+  tu_failalloc *f = ud;
+  if (++f->calls == f->fail_at) {
+    f->failed++;
+    return NULL;
+  }
+  return calloc(a, b);
+}
+static void *fa_realloc(void *p, size_t n, void *ud) {
+  tu_failalloc *f = ud;
+  if (++f->calls == f->fail_at) {
+    f->failed++;
+    return NULL;
+  }
+  return realloc(p, n);
+}
+static void fa_free(void *p, void *ud) {
+  (void)ud;
+  free(p);
+}
+
+ws_allocator tu_failalloc_allocator(tu_failalloc *f) {
+  ws_allocator a = {fa_malloc, fa_free, fa_calloc, fa_realloc, f};
+  return a;
+}
