@@ -23,13 +23,13 @@ typedef struct ws_str {
 
 /* Scanner state (a C name cannot be both a type and the function below). */
 typedef struct ws_head_scanner {
-  size_t pos;   /* bytes scanned so far */
-  int state;    /* private */
+  size_t pos; /* bytes scanned so far */
+  int state;  /* private */
 } ws_head_scanner;
 
 typedef enum ws_head_status {
-  WS_HEAD_MORE = 0, /* need more bytes */
-  WS_HEAD_DONE = 1, /* head complete: *head_len set (ends after CRLFCRLF) */
+  WS_HEAD_MORE = 0,  /* need more bytes */
+  WS_HEAD_DONE = 1,  /* head complete: *head_len set (ends after CRLFCRLF) */
   WS_HEAD_ERROR = -1 /* *diag set: HS_BAD_BYTE or HS_HEAD_TOO_LARGE */
 } ws_head_status;
 
@@ -59,14 +59,14 @@ typedef enum ws_token_source {
 
 typedef struct ws_handshake {
   ws_str method, target, path, query; /* query: after '?', empty if none */
-  int http_minor;          /* 1 for HTTP/1.1 */
-  ws_str host;             /* Host value (may be empty) */
-  ws_str key;              /* Sec-WebSocket-Key, validated */
-  ws_str origin;           /* empty when absent */
-  ws_str subprotocol;      /* selected, or empty: points into the head */
+  int http_minor;                     /* 1 for HTTP/1.1 */
+  ws_str host;                        /* Host value (may be empty) */
+  ws_str key;                         /* Sec-WebSocket-Key, validated */
+  ws_str origin;                      /* empty when absent */
+  ws_str subprotocol; /* selected, or empty: points into the head */
   ws_token_source token_source;
-  ws_str token;            /* points into the head, or into token_buf */
-  char *token_buf;         /* percent-decoded query token (owned, on m) */
+  ws_str token;    /* points into the head, or into token_buf */
+  char *token_buf; /* percent-decoded query token (owned, on m) */
   size_t n_headers;
 } ws_handshake;
 
@@ -99,10 +99,19 @@ typedef struct ws_handshake {
  * 12. cfg->origins_set and Origin missing or not in cfg->origins (ASCII
  *     case-insensitive): HS_ORIGIN;
  * 13. Sec-WebSocket-Protocol not a list of tokens: HS_PROTOCOL_SYNTAX;
- * 14. token extraction (CONTRACT 3 order: Authorization Bearer, the
- *     Sec-WebSocket-Protocol pair "bearer, <t>", query access_token):
- *     HS_NOMEM when the buffer for the decoded query token cannot be
- *     allocated (the only allocation).
+ * 14. token extraction, first source found wins (CONTRACT 3):
+ *     `Authorization: Bearer <t>` (scheme case-insensitive, <t> trimmed of
+ *     SP/HTAB, may be empty; another scheme is not a source); then the first
+ *     Sec-WebSocket-Protocol pair `bearer, <t>` ("bearer" exact, the element
+ *     right after it); then the first query parameter named exactly
+ *     `access_token`, decoded as application/x-www-form-urlencoded (%XX, '+'
+ *     is SP; RFC 6750 2.3) into hs->token_buf: HS_NOMEM when that buffer
+ *     cannot be allocated (the parser's only allocation).
+ *
+ * Subprotocol: "bearer" when the token came from the pair; otherwise the
+ * first client offer that is in cfg->subprotocols (case-sensitive), never
+ * "bearer" or the element after it, never one the client did not offer.
+ * Sec-WebSocket-Extensions is ignored.
  *
  * Header names are case-insensitive; Connection, Upgrade and
  * Sec-WebSocket-Protocol may repeat and are read as one comma-joined list
@@ -126,9 +135,8 @@ void ws_handshake_release(ws_mem *m, ws_handshake *hs);
  *   [Sec-WebSocket-Protocol: <hs->subprotocol>\r\n]
  *   \r\n
  * never Sec-WebSocket-Extensions (none is supported).  Returns WS_DIAG_NONE,
- * or HS_NOMEM when SHA-1 or the append failed (a SHA-1 failure that is not
- * an allocation failure is also HS_NOMEM: there is no better handshake
- * diagnosis and it cannot happen after ws_global_init).  On failure out is
+ * HS_NOMEM when an allocation failed (in SHA-1 or the append), or
+ * HS_INTERNAL when SHA-1 failed otherwise.  On failure out is
  * unchanged (one reservation, then appends that cannot fail). */
 struct ws_buf;
 ws_diag ws_handshake_accept(ws_mem *m, const ws_handshake *hs,

@@ -66,7 +66,8 @@ typedef enum ws_class {
   X(HS_PROTOCOL_SYNTAX, HANDSHAKE, PROTOCOL, 400, 0,    "malformed Sec-WebSocket-Protocol token list") \
   X(HS_ORIGIN,          HANDSHAKE, POLICY,   403, 0,    "Origin missing or not in the configured allow-list") \
   X(HS_INCOMPLETE,      HANDSHAKE, PROTOCOL, 0,   0,    "input ended before the request head was complete; nothing was sent") \
-  X(HS_NOMEM,           HANDSHAKE, RESOURCE, 503, 0,    "allocation failed while reading the request head") \
+  X(HS_NOMEM,           HANDSHAKE, RESOURCE, 503, 0,    "allocation failed while reading the request head or building the 101") \
+  X(HS_INTERNAL,        HANDSHAKE, INTERNAL, 500, 1011, "SHA-1 for Sec-WebSocket-Accept failed for a reason other than memory") \
   X(AUTH_NO_TOKEN,      AUTH,      AUTH,     401, 0,    "no token in the request and first-message auth disabled") \
   X(AUTH_TOKEN_TOO_LONG,AUTH,      AUTH,     401, 1008, "token longer than max_token_bytes") \
   X(AUTH_MALFORMED,     AUTH,      AUTH,     401, 1008, "token is not three dot-separated JWS segments (RFC 7515 7.1)") \
