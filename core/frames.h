@@ -38,7 +38,8 @@
 typedef struct ws_frames_handler {
   /* Called with each complete text message (valid UTF-8, within the limit).
    * msg is never NULL (len may be 0) and is valid only during the call.  It
-   * may call ws_frames_send_text on the same loop, but not ws_frames_recv.
+   * may call ws_frames_send_text on the same loop; a nested ws_frames_recv
+   * returns FRAME_INTERNAL and changes nothing.
    * Returns WS_DIAG_NONE to go on, or a diagnosis that ends the session. */
   ws_diag (*on_text)(void *ud, const uint8_t *msg, size_t len);
   void *ud;
