@@ -85,8 +85,8 @@ ws_crypto_status ws_crypto_warmup(ws_mem *m, const ws_pkey *k, ws_alg alg);
 
 /* SHA-1 (for Sec-WebSocket-Accept, RFC 6455 4.2.2). 0 or -1 (NOMEM/error;
  * *nomem tells which). */
-int ws_crypto_sha1(ws_mem *m, const uint8_t *data, size_t len,
-                   uint8_t out[20], int *nomem);
+int ws_crypto_sha1(ws_mem *m, const uint8_t *data, size_t len, uint8_t out[20],
+                   int *nomem);
 
 /* Installs OpenSSL's allocation trampolines and fetches/caches the digests
  * and MAC used later; WS_OK or WS_ERR_CRYPTO. */

@@ -9,9 +9,9 @@
 #include "wsgate/wsgate.h"
 
 typedef struct ws_key {
-  char *kid;      /* NULL when the JWK has no kid */
+  char *kid; /* NULL when the JWK has no kid */
   size_t kid_len;
-  unsigned algs;  /* WS_ALG_BIT() set of algorithms allowed for this key */
+  unsigned algs; /* WS_ALG_BIT() set of algorithms allowed for this key */
   ws_pkey *pkey;
 } ws_key;
 

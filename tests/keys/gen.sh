@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Regenerates the committed TEST-ONLY key material (never use it elsewhere):
+# private keys as PEM, HMAC secrets, and the public key set jwks.json that
+# tests/testutil.c (tu_keys) and tests/tokens.c use.  Run from this directory;
+# the committed files are what the tests expect, so rerun only on purpose.
+set -euo pipefail
+cd "$(dirname "$0")"
+b64u() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+hexb64u() { xxd -r -p | b64u; }
+
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rs256.pem
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out ps256.pem
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out es256.pem
+openssl genpkey -algorithm ED25519 -out ed25519.pem
+for h in 256:32 384:48 512:64; do
+  openssl rand "${h#*:}" | b64u > "hs${h%%:*}.key"
+done
+
+rsa_n() { openssl rsa -in "$1" -noout -modulus | cut -d= -f2 | hexb64u; }
+# SubjectPublicKeyInfo DER ends with the raw public key.
+ec_xy() { openssl pkey -in "$1" -pubout -outform DER | tail -c 64 | xxd -p | tr -d '\n'; }
+ed_x() { openssl pkey -in "$1" -pubout -outform DER | tail -c 32 | b64u; }
+xy=$(ec_xy es256.pem)
+
+cat > jwks.json <<JSON
+{"keys":[
+ {"kty":"oct","kid":"hs256","alg":"HS256","use":"sig","k":"$(cat hs256.key)"},
+ {"kty":"oct","kid":"hs384","alg":"HS384","use":"sig","k":"$(cat hs384.key)"},
+ {"kty":"oct","kid":"hs512","alg":"HS512","use":"sig","k":"$(cat hs512.key)"},
+ {"kty":"RSA","kid":"rs256","alg":"RS256","use":"sig","n":"$(rsa_n rs256.pem)","e":"AQAB"},
+ {"kty":"RSA","kid":"ps256","alg":"PS256","use":"sig","n":"$(rsa_n ps256.pem)","e":"AQAB"},
+ {"kty":"EC","kid":"es256","alg":"ES256","use":"sig","crv":"P-256","x":"$(echo "${xy:0:64}" | hexb64u)","y":"$(echo "${xy:64:64}" | hexb64u)"},
+ {"kty":"OKP","kid":"ed25519","alg":"EdDSA","use":"sig","crv":"Ed25519","x":"$(ed_x ed25519.pem)"}
+]}
+JSON
+echo "wrote jwks.json"
