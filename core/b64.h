@@ -18,7 +18,9 @@ long ws_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap);
  * whitespace, length % 4 != 1, unused trailing bits zero).  Returns the
  * decoded length, or -1. out needs ws_b64url_decoded_max(n) bytes. */
 long ws_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap);
-static inline size_t ws_b64url_decoded_max(size_t n) { return n / 4 * 3 + 2; }
+static inline size_t ws_b64url_decoded_max(size_t n) {
+  return n / 4 * 3 + 2;
+}
 
 /* Unpadded base64url; returns length or 0 when cap is too small. */
 size_t ws_b64url_encode(const uint8_t *in, size_t n, char *out, size_t cap);

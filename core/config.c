@@ -35,11 +35,11 @@ static int is_token(const char *s, size_t n) {
   return 1;
 }
 
-static int get_strlist(ws_mem *m, const ws_json *v, ws_strlist *l,
-                       int tokens, char *errbuf, size_t errlen,
-                       const char *key) {
+static int get_strlist(ws_mem *m, const ws_json *v, ws_strlist *l, int tokens,
+                       char *errbuf, size_t errlen, const char *key) {
   int i, n;
-  if (!ws_json_is_array(v)) return fail(errbuf, errlen, key, "must be an array of strings");
+  if (!ws_json_is_array(v))
+    return fail(errbuf, errlen, key, "must be an array of strings");
   n = ws_json_size(v);
   if (n > 256) return fail(errbuf, errlen, key, "more than 256 entries");
   if (n == 0) return WS_OK;
@@ -50,9 +50,11 @@ static int get_strlist(ws_mem *m, const ws_json *v, ws_strlist *l,
     size_t len;
     const char *s = ws_json_string(ws_json_item(v, i), &len);
     if (!s || len == 0 || len > 1024)
-      return fail(errbuf, errlen, key, "entries must be non-empty strings of at most 1024 bytes");
+      return fail(errbuf, errlen, key,
+                  "entries must be non-empty strings of at most 1024 bytes");
     if (tokens && !is_token(s, len))
-      return fail(errbuf, errlen, key, "entries must be HTTP tokens (RFC 9110 5.6.2)");
+      return fail(errbuf, errlen, key,
+                  "entries must be HTTP tokens (RFC 9110 5.6.2)");
     if (!(l->items[i] = ws_mem_strndup(m, s, len))) return WS_ERR_NOMEM;
     l->lens[i] = len;
     l->n++;
@@ -117,12 +119,16 @@ static int apply(ws_config *c, const ws_json *root, char *errbuf,
       if ((rc = get_size(v, 1, 64, &d, errbuf, errlen, k))) return rc;
       c->max_json_depth = (int)d;
     } else if (strcmp(k, "origins") == 0) {
-      if ((rc = get_strlist(&c->mem, v, &c->origins, 0, errbuf, errlen, k))) return rc;
+      if ((rc = get_strlist(&c->mem, v, &c->origins, 0, errbuf, errlen, k)))
+        return rc;
       c->origins_set = 1;
     } else if (strcmp(k, "subprotocols") == 0) {
-      if ((rc = get_strlist(&c->mem, v, &c->subprotocols, 1, errbuf, errlen, k))) return rc;
+      if ((rc =
+               get_strlist(&c->mem, v, &c->subprotocols, 1, errbuf, errlen, k)))
+        return rc;
     } else if (strcmp(k, "first_message_auth") == 0) {
-      if (!ws_json_is_bool(v)) return fail(errbuf, errlen, k, "must be true or false");
+      if (!ws_json_is_bool(v))
+        return fail(errbuf, errlen, k, "must be true or false");
       c->first_message_auth = ws_json_is_true(v);
     } else {
       return fail(errbuf, errlen, k, "unknown key");
@@ -148,16 +154,15 @@ int ws_config_new(ws_config **out, const char *json, size_t len, char *errbuf,
   set_defaults(c);
   if (json) {
     switch (ws_json_parse(&c->mem, json, len, &lim, &root)) {
-      case WS_JSON_OK:
-        break;
-      case WS_JSON_NOMEM:
-        rc = WS_ERR_NOMEM;
-        goto out;
+      case WS_JSON_OK: break;
+      case WS_JSON_NOMEM: rc = WS_ERR_NOMEM; goto out;
       case WS_JSON_LIMIT:
-        rc = fail(errbuf, errlen, "document", "larger than 1 MiB or nested deeper than 8");
+        rc = fail(errbuf, errlen, "document",
+                  "larger than 1 MiB or nested deeper than 8");
         goto out;
       default:
-        rc = fail(errbuf, errlen, "document", "not valid JSON (RFC 8259), or a duplicate key");
+        rc = fail(errbuf, errlen, "document",
+                  "not valid JSON (RFC 8259), or a duplicate key");
         goto out;
     }
     if (!ws_json_is_object(root)) {

@@ -23,18 +23,18 @@ typedef struct ws_strlist {
 #define WS_DEFAULT_LEEWAY_S 0
 
 struct ws_config {
-  ws_mem mem;            /* libc; what the config itself lives on */
-  char *issuer;          /* NULL: iss not checked */
+  ws_mem mem;   /* libc; what the config itself lives on */
+  char *issuer; /* NULL: iss not checked */
   size_t issuer_len;
-  char *audience;        /* NULL: aud not checked */
+  char *audience; /* NULL: aud not checked */
   size_t audience_len;
-  int64_t leeway_s;      /* 0..86400 */
+  int64_t leeway_s; /* 0..86400 */
   size_t max_message_bytes;
   size_t max_head_bytes;
   size_t max_headers;
   size_t max_token_bytes;
   int max_json_depth;
-  int origins_set;       /* 1: Origin must be one of origins */
+  int origins_set; /* 1: Origin must be one of origins */
   ws_strlist origins;
   ws_strlist subprotocols; /* server-supported, besides "bearer" */
   int first_message_auth;

@@ -24,7 +24,9 @@ const ws_diag_info *ws_diag_find(const char *code) {
   return NULL;
 }
 
-int ws_diag_count(void) { return (int)WS_DIAG_COUNT_ - 1; }
+int ws_diag_count(void) {
+  return (int)WS_DIAG_COUNT_ - 1;
+}
 
 const char *ws_stage_name(ws_stage st) {
   static const char *const names[] = {"handshake", "auth", "context", "frames"};
@@ -32,7 +34,7 @@ const char *ws_stage_name(ws_stage st) {
 }
 
 const char *ws_class_name(ws_class cl) {
-  static const char *const names[] = {"none",     "protocol", "auth",   "policy",
-                                      "resource", "internal", "message"};
+  static const char *const names[] = {
+      "none", "protocol", "auth", "policy", "resource", "internal", "message"};
   return (unsigned)cl < 7 ? names[cl] : "?";
 }

@@ -445,3 +445,7 @@ void ws_frames_free(ws_frames *f) {
 size_t ws_frames_footprint(void) {
   return sizeof(struct ws_frames) + WSLAY_FRAME_CTX_BYTES;
 }
+
+size_t ws_frames_libc_bytes(void) {
+  return WSLAY_FRAME_CTX_BYTES;
+}

@@ -96,5 +96,8 @@ size_t ws_frames_close(uint16_t code, const char *reason, uint8_t *out,
  * own struct plus wslay's frame context (4256 bytes for wslay 1.1.1 on
  * LP64); no message buffer is held between messages. */
 size_t ws_frames_footprint(void);
+/* The part of that which wslay allocates with libc, outside the session's
+ * allocator (so the counting allocator cannot see it). */
+size_t ws_frames_libc_bytes(void);
 
 #endif

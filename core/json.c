@@ -142,13 +142,27 @@ void ws_json_free(ws_mem *m, ws_json *j) {
 
 #define CJ(j) ((const cJSON *)(j))
 
-int ws_json_is_object(const ws_json *j) { return cJSON_IsObject(CJ(j)); }
-int ws_json_is_array(const ws_json *j) { return cJSON_IsArray(CJ(j)); }
-int ws_json_is_string(const ws_json *j) { return cJSON_IsString(CJ(j)); }
-int ws_json_is_number(const ws_json *j) { return cJSON_IsNumber(CJ(j)); }
-int ws_json_is_bool(const ws_json *j) { return cJSON_IsBool(CJ(j)); }
-int ws_json_is_true(const ws_json *j) { return cJSON_IsTrue(CJ(j)); }
-int ws_json_is_null(const ws_json *j) { return cJSON_IsNull(CJ(j)); }
+int ws_json_is_object(const ws_json *j) {
+  return cJSON_IsObject(CJ(j));
+}
+int ws_json_is_array(const ws_json *j) {
+  return cJSON_IsArray(CJ(j));
+}
+int ws_json_is_string(const ws_json *j) {
+  return cJSON_IsString(CJ(j));
+}
+int ws_json_is_number(const ws_json *j) {
+  return cJSON_IsNumber(CJ(j));
+}
+int ws_json_is_bool(const ws_json *j) {
+  return cJSON_IsBool(CJ(j));
+}
+int ws_json_is_true(const ws_json *j) {
+  return cJSON_IsTrue(CJ(j));
+}
+int ws_json_is_null(const ws_json *j) {
+  return cJSON_IsNull(CJ(j));
+}
 
 const ws_json *ws_json_get(const ws_json *obj, const char *name) {
   if (!cJSON_IsObject(CJ(obj))) return NULL;
@@ -191,8 +205,12 @@ const char *ws_json_name(const ws_json *item) {
   return item ? CJ(item)->string : NULL;
 }
 
-static void *CJSON_CDECL tramp_malloc(size_t n) { return ws_dep_malloc(n); }
-static void CJSON_CDECL tramp_free(void *p) { ws_dep_free(p); }
+static void *CJSON_CDECL tramp_malloc(size_t n) {
+  return ws_dep_malloc(n);
+}
+static void CJSON_CDECL tramp_free(void *p) {
+  ws_dep_free(p);
+}
 
 void ws_json_global_init(void) {
   cJSON_Hooks h;

@@ -23,8 +23,8 @@ typedef enum ws_json_status {
 } ws_json_status;
 
 typedef struct ws_json_limits {
-  size_t max_len;   /* bytes */
-  int max_depth;    /* nesting of objects/arrays, top level counts as 1 */
+  size_t max_len; /* bytes */
+  int max_depth;  /* nesting of objects/arrays, top level counts as 1 */
 } ws_json_limits;
 
 /* Parses text[0..len) (need not be NUL-terminated) on allocator m (entered

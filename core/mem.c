@@ -91,9 +91,13 @@ ws_mem *ws_mem_enter(ws_mem *m) {
   return prev;
 }
 
-void ws_mem_leave(ws_mem *prev) { ws_mem_tls_current = prev; }
+void ws_mem_leave(ws_mem *prev) {
+  ws_mem_tls_current = prev;
+}
 
-ws_mem *ws_mem_current(void) { return ws_mem_tls_current; }
+ws_mem *ws_mem_current(void) {
+  return ws_mem_tls_current;
+}
 
 /* Every dependency block starts with this header: the allocator that made it
  * (NULL: libc, when no session was entered).  The union keeps the payload

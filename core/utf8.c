@@ -10,7 +10,8 @@
 #include <string.h>
 
 #define ST_INVALID 0xffffffffu
-#define ST(need, lo, hi) ((uint32_t)(need) | (uint32_t)(lo) << 8 | (uint32_t)(hi) << 16)
+#define ST(need, lo, hi) \
+  ((uint32_t)(need) | (uint32_t)(lo) << 8 | (uint32_t)(hi) << 16)
 
 static uint32_t lead(uint8_t c) {
   if (c < 0x80) return 0;

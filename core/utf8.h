@@ -11,12 +11,16 @@ typedef struct ws_utf8 {
   uint32_t state; /* 0: at a character boundary */
 } ws_utf8;
 
-static inline void ws_utf8_init(ws_utf8 *u) { u->state = 0; }
+static inline void ws_utf8_init(ws_utf8 *u) {
+  u->state = 0;
+}
 /* Returns 0 while the bytes so far are a valid prefix, -1 once invalid
  * (sticky). */
 int ws_utf8_feed(ws_utf8 *u, const uint8_t *p, size_t n);
 /* 1 when the input so far ends at a character boundary. */
-static inline int ws_utf8_complete(const ws_utf8 *u) { return u->state == 0; }
+static inline int ws_utf8_complete(const ws_utf8 *u) {
+  return u->state == 0;
+}
 /* Whole-buffer check: 1 valid, 0 not. */
 int ws_utf8_valid(const uint8_t *p, size_t n);
 

@@ -16,18 +16,25 @@ static long std64(const char *s, uint8_t *out) {
 
 static void test_rfc4648_vectors(void **st) {
   /* RFC 4648 10 test vectors, both directions. */
-  static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-  static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
-  static const char *const encurl[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+  static const char *const plain[] = {"",     "f",     "fo",    "foo",
+                                      "foob", "fooba", "foobar"};
+  static const char *const enc[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                    "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+  static const char *const encurl[] = {"",       "Zg",      "Zm8",     "Zm9v",
+                                       "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
   size_t i;
   (void)st;
   for (i = 0; i < 7; i++) {
     char out[32];
     uint8_t dec[32];
     size_t n = strlen(plain[i]);
-    assert_int_equal(ws_b64_encode((const uint8_t *)plain[i], n, out, sizeof(out)), strlen(enc[i]));
+    assert_int_equal(
+        ws_b64_encode((const uint8_t *)plain[i], n, out, sizeof(out)),
+        strlen(enc[i]));
     assert_string_equal(out, enc[i]);
-    assert_int_equal(ws_b64url_encode((const uint8_t *)plain[i], n, out, sizeof(out)), strlen(encurl[i]));
+    assert_int_equal(
+        ws_b64url_encode((const uint8_t *)plain[i], n, out, sizeof(out)),
+        strlen(encurl[i]));
     assert_string_equal(out, encurl[i]);
     assert_int_equal(std64(enc[i], dec), (long)n);
     assert_memory_equal(dec, plain[i], n);
@@ -39,14 +46,14 @@ static void test_rfc4648_vectors(void **st) {
 static void test_url_rejects_non_canonical(void **st) {
   uint8_t out[64];
   (void)st;
-  assert_int_equal(url("Zg==", out), -1);   /* padding */
-  assert_int_equal(url("Zh", out), -1);     /* non-zero unused bits */
-  assert_int_equal(url("Zm9", out), -1);    /* non-zero unused bits */
-  assert_int_equal(url("Z", out), -1);      /* length % 4 == 1 */
-  assert_int_equal(url("ab+/", out), -1);   /* standard alphabet */
-  assert_int_equal(url("ab c", out), -1);   /* whitespace */
+  assert_int_equal(url("Zg==", out), -1); /* padding */
+  assert_int_equal(url("Zh", out), -1);   /* non-zero unused bits */
+  assert_int_equal(url("Zm9", out), -1);  /* non-zero unused bits */
+  assert_int_equal(url("Z", out), -1);    /* length % 4 == 1 */
+  assert_int_equal(url("ab+/", out), -1); /* standard alphabet */
+  assert_int_equal(url("ab c", out), -1); /* whitespace */
   assert_int_equal(url("Zm9v\n", out), -1);
-  assert_int_equal(url("-_-_", out), 3);    /* url alphabet */
+  assert_int_equal(url("-_-_", out), 3); /* url alphabet */
 }
 
 static void test_std_rejects_non_canonical(void **st) {

@@ -27,11 +27,16 @@ static void test_all_keys(void **st) {
   ws_config *c = NULL;
   char err[256];
   (void)st;
-  assert_int_equal(parse("{\"issuer\":\"https://issuer.example\",\"audience\":\"chat\","
-                         "\"leeway_s\":30,\"max_message_bytes\":4096,\"max_head_bytes\":1024,"
-                         "\"max_headers\":16,\"max_token_bytes\":512,\"max_json_depth\":5,"
-                         "\"origins\":[\"https://a.example\"],\"subprotocols\":[\"chat.v1\",\"x\"],"
-                         "\"first_message_auth\":true}", &c, err), WS_OK);
+  assert_int_equal(
+      parse(
+          "{\"issuer\":\"https://issuer.example\",\"audience\":\"chat\","
+          "\"leeway_s\":30,\"max_message_bytes\":4096,\"max_head_bytes\":1024,"
+          "\"max_headers\":16,\"max_token_bytes\":512,\"max_json_depth\":5,"
+          "\"origins\":[\"https://"
+          "a.example\"],\"subprotocols\":[\"chat.v1\",\"x\"],"
+          "\"first_message_auth\":true}",
+          &c, err),
+      WS_OK);
   assert_string_equal(c->issuer, "https://issuer.example");
   assert_string_equal(c->audience, "chat");
   assert_int_equal(c->leeway_s, 30);
@@ -49,7 +54,9 @@ static void test_all_keys(void **st) {
 }
 
 static void test_errors_name_the_key(void **st) {
-  static const struct { const char *json, *needle; } cases[] = {
+  static const struct {
+    const char *json, *needle;
+  } cases[] = {
       {"{\"max_head_bytes\":\"big\"}", "max_head_bytes"},
       {"{\"max_head_bytes\":8192.5}", "max_head_bytes"},
       {"{\"max_message_bytes\":0}", "max_message_bytes"},
@@ -70,7 +77,8 @@ static void test_errors_name_the_key(void **st) {
     char err[256];
     assert_int_equal(parse(cases[i].json, &c, err), WS_ERR_PARSE);
     assert_null(c);
-    if (!strstr(err, cases[i].needle)) fail_msg("'%s' -> '%s' lacks '%s'", cases[i].json, err, cases[i].needle);
+    if (!strstr(err, cases[i].needle))
+      fail_msg("'%s' -> '%s' lacks '%s'", cases[i].json, err, cases[i].needle);
   }
 }
 

@@ -20,7 +20,8 @@ static void test_codes_unique_and_findable(void **st) {
     assert_int_equal(a->diag, i);
     assert_ptr_equal(ws_diag_find(a->code), a);
     assert_true(strlen(a->description) > 10);
-    for (j = i + 1; j <= n; j++) assert_string_not_equal(a->code, ws_diag_get((ws_diag)j)->code);
+    for (j = i + 1; j <= n; j++)
+      assert_string_not_equal(a->code, ws_diag_get((ws_diag)j)->code);
   }
   assert_null(ws_diag_find("NO_SUCH_CODE"));
 }
@@ -38,7 +39,8 @@ static void test_internal_is_the_only_1011(void **st) {
       assert_true(d->close_code == 1013 || d->close_code == 0);
       assert_true(d->http_status == 503 || d->http_status == 0);
     }
-    if (d->cls == WS_CLASS_AUTH && d->http_status) assert_int_equal(d->http_status, 401);
+    if (d->cls == WS_CLASS_AUTH && d->http_status)
+      assert_int_equal(d->http_status, 401);
     if (d->cls == WS_CLASS_MESSAGE) {
       assert_int_equal(d->http_status, 0);
       assert_int_equal(d->close_code, 0);
@@ -53,10 +55,14 @@ static void test_prefixes_match_stages(void **st) {
   for (i = 1; i <= n; i++) {
     const ws_diag_info *d = ws_diag_get((ws_diag)i);
     const char *c = d->code;
-    if (!strncmp(c, "HS_", 3)) assert_int_equal(d->stage, WS_STAGE_HANDSHAKE);
-    else if (!strncmp(c, "AUTH_", 5)) assert_int_equal(d->stage, WS_STAGE_AUTH);
-    else if (!strncmp(c, "CTX_", 4)) assert_int_equal(d->stage, WS_STAGE_CONTEXT);
-    else assert_int_equal(d->stage, WS_STAGE_FRAMES);
+    if (!strncmp(c, "HS_", 3))
+      assert_int_equal(d->stage, WS_STAGE_HANDSHAKE);
+    else if (!strncmp(c, "AUTH_", 5))
+      assert_int_equal(d->stage, WS_STAGE_AUTH);
+    else if (!strncmp(c, "CTX_", 4))
+      assert_int_equal(d->stage, WS_STAGE_CONTEXT);
+    else
+      assert_int_equal(d->stage, WS_STAGE_FRAMES);
   }
   assert_string_equal(ws_stage_name(WS_STAGE_CONTEXT), "context");
   assert_string_equal(ws_class_name(WS_CLASS_RESOURCE), "resource");

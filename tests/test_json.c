@@ -17,8 +17,10 @@ static ws_json_status parse(const char *s) {
   ws_json_status st;
   ws_mem_init(&m, NULL);
   st = ws_json_parse(&m, s, strlen(s), &lim, &j);
-  if (st == WS_JSON_OK) assert_non_null(j);
-  else assert_null(j);
+  if (st == WS_JSON_OK)
+    assert_non_null(j);
+  else
+    assert_null(j);
   ws_json_free(&m, j);
   return st;
 }
@@ -29,7 +31,8 @@ static void test_accessors(void **st) {
   const char *s;
   size_t n;
   int ok;
-  const char *doc = "{\"a\":\"x\\\"y\",\"n\":12.5,\"arr\":[1,2,3],\"t\":true,\"z\":null}";
+  const char *doc =
+      "{\"a\":\"x\\\"y\",\"n\":12.5,\"arr\":[1,2,3],\"t\":true,\"z\":null}";
   (void)st;
   ws_mem_init(&m, NULL);
   assert_int_equal(ws_json_parse(&m, doc, strlen(doc), &lim, &j), WS_JSON_OK);
@@ -50,13 +53,16 @@ static void test_accessors(void **st) {
 
 static void test_rejects(void **st) {
   (void)st;
-  assert_int_equal(parse("{\"a\":1,\"a\":2}"), WS_JSON_SYNTAX);       /* duplicate */
-  assert_int_equal(parse("{\"a\":{\"b\":1,\"b\":1}}"), WS_JSON_SYNTAX); /* nested duplicate */
-  assert_int_equal(parse("{\"a\":1} x"), WS_JSON_SYNTAX);             /* trailing bytes */
-  assert_int_equal(parse("{\"a\":1} \n"), WS_JSON_OK);                /* trailing whitespace */
-  assert_int_equal(parse("{\"a\":\"\x01\"}"), WS_JSON_SYNTAX);       /* raw control */
-  assert_int_equal(parse("{\"a\":\"\\u0000\"}"), WS_JSON_SYNTAX);    /* NUL escape */
-  assert_int_equal(parse("{\"a\":\"\xc3\x28\"}"), WS_JSON_SYNTAX);   /* bad UTF-8 */
+  assert_int_equal(parse("{\"a\":1,\"a\":2}"), WS_JSON_SYNTAX); /* duplicate */
+  assert_int_equal(parse("{\"a\":{\"b\":1,\"b\":1}}"),
+                   WS_JSON_SYNTAX);                       /* nested duplicate */
+  assert_int_equal(parse("{\"a\":1} x"), WS_JSON_SYNTAX); /* trailing bytes */
+  assert_int_equal(parse("{\"a\":1} \n"), WS_JSON_OK); /* trailing whitespace */
+  assert_int_equal(parse("{\"a\":\"\x01\"}"), WS_JSON_SYNTAX); /* raw control */
+  assert_int_equal(parse("{\"a\":\"\\u0000\"}"),
+                   WS_JSON_SYNTAX); /* NUL escape */
+  assert_int_equal(parse("{\"a\":\"\xc3\x28\"}"),
+                   WS_JSON_SYNTAX); /* bad UTF-8 */
   assert_int_equal(parse("{\"a\":"), WS_JSON_SYNTAX);
   assert_int_equal(parse(""), WS_JSON_SYNTAX);
 }
@@ -68,7 +74,8 @@ static void test_large_object_duplicates(void **st) {
   (void)st;
   n += (size_t)snprintf(doc + n, sizeof(doc) - n, "{");
   for (i = 0; i < 40; i++)
-    n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s\"k%d\":%d", i ? "," : "", i, i);
+    n += (size_t)snprintf(doc + n, sizeof(doc) - n, "%s\"k%d\":%d",
+                          i ? "," : "", i, i);
   snprintf(doc + n, sizeof(doc) - n, "}");
   assert_int_equal(parse(doc), WS_JSON_OK);
   doc[n] = '\0';
@@ -101,8 +108,9 @@ static void test_length_limit(void **st) {
 /* Every allocation failure, in cJSON or ours, reads as NOMEM, never SYNTAX,
  * and leaves nothing behind. */
 static void test_nomem_is_not_syntax(void **st) {
-  const char *doc = "{\"sub\":\"alice\",\"aud\":[\"a\",\"b\"],\"k0\":1,\"k1\":1,\"k2\":1,"
-                    "\"k3\":1,\"k4\":1,\"k5\":1,\"k6\":1,\"k7\":1,\"k8\":1}";
+  const char *doc =
+      "{\"sub\":\"alice\",\"aud\":[\"a\",\"b\"],\"k0\":1,\"k1\":1,\"k2\":1,"
+      "\"k3\":1,\"k4\":1,\"k5\":1,\"k6\":1,\"k7\":1,\"k8\":1}";
   unsigned long n, total;
   tu_failalloc fa = {0, 0, 0};
   ws_allocator a = tu_failalloc_allocator(&fa);
@@ -123,7 +131,8 @@ static void test_nomem_is_not_syntax(void **st) {
     fa.calls = 0;
     fa.fail_at = n;
     j = NULL;
-    assert_int_equal(ws_json_parse(&m, doc, strlen(doc), &lim, &j), WS_JSON_NOMEM);
+    assert_int_equal(ws_json_parse(&m, doc, strlen(doc), &lim, &j),
+                     WS_JSON_NOMEM);
     assert_null(j);
     assert_int_equal(ca.live_blocks, 0);
   }

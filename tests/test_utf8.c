@@ -7,12 +7,22 @@
 
 #include "utf8.h"
 
-typedef struct { const char *bytes; size_t n; int valid; } vec;
+typedef struct {
+  const char *bytes;
+  size_t n;
+  int valid;
+} vec;
 
-#define V(s, ok) {s, sizeof(s) - 1, ok}
+#define V(s, ok) \
+  { s, sizeof(s) - 1, ok }
 static const vec vecs[] = {
-    V("", 1), V("hello", 1), V("\xc2\xa9", 1), V("\xe2\x82\xac", 1),
-    V("\xf0\x9f\x98\x80", 1), V("\xf4\x8f\xbf\xbf", 1), V("\xed\x9f\xbf", 1),
+    V("", 1),
+    V("hello", 1),
+    V("\xc2\xa9", 1),
+    V("\xe2\x82\xac", 1),
+    V("\xf0\x9f\x98\x80", 1),
+    V("\xf4\x8f\xbf\xbf", 1),
+    V("\xed\x9f\xbf", 1),
     V("\xee\x80\x80", 1),
     V("\xc0\x80", 0),         /* overlong NUL */
     V("\xc1\xbf", 0),         /* overlong */
@@ -20,23 +30,28 @@ static const vec vecs[] = {
     V("\xed\xa0\x80", 0),     /* surrogate U+D800 */
     V("\xf0\x8f\xbf\xbf", 0), /* overlong 4-byte */
     V("\xf4\x90\x80\x80", 0), /* above U+10FFFF */
-    V("\xf5\x80\x80\x80", 0), V("\xff", 0), V("\x80", 0),
-    V("\xc2", 0),             /* truncated */
-    V("\xe2\x82", 0), V("a\xc2z", 0),
+    V("\xf5\x80\x80\x80", 0),
+    V("\xff", 0),
+    V("\x80", 0),
+    V("\xc2", 0), /* truncated */
+    V("\xe2\x82", 0),
+    V("a\xc2z", 0),
 };
 
 static void test_vectors_whole_and_split(void **st) {
   size_t i, cut;
   (void)st;
   for (i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++) {
-    assert_int_equal(ws_utf8_valid((const uint8_t *)vecs[i].bytes, vecs[i].n), vecs[i].valid);
+    assert_int_equal(ws_utf8_valid((const uint8_t *)vecs[i].bytes, vecs[i].n),
+                     vecs[i].valid);
     /* Any split gives the same verdict (fragments, RFC 6455 8.1). */
     for (cut = 0; cut <= vecs[i].n; cut++) {
       ws_utf8 u;
       int ok;
       ws_utf8_init(&u);
       ok = ws_utf8_feed(&u, (const uint8_t *)vecs[i].bytes, cut) == 0;
-      ok = ok && ws_utf8_feed(&u, (const uint8_t *)vecs[i].bytes + cut, vecs[i].n - cut) == 0;
+      ok = ok && ws_utf8_feed(&u, (const uint8_t *)vecs[i].bytes + cut,
+                              vecs[i].n - cut) == 0;
       assert_int_equal(ok && ws_utf8_complete(&u), vecs[i].valid);
     }
   }

@@ -19,7 +19,9 @@ void tu_global_init(void) {
   }
 }
 
-static int64_t tu_now(void *ud) { return ((tu_env *)ud)->now; }
+static int64_t tu_now(void *ud) {
+  return ((tu_env *)ud)->now;
+}
 
 /* splitmix64: deterministic, good enough for test ids. */
 static uint64_t next64(uint64_t *s) {
@@ -155,7 +157,9 @@ void tu_put(tu_bytes *b, const void *p, size_t n) {
   b->n += n;
 }
 
-void tu_puts(tu_bytes *b, const char *s) { tu_put(b, s, strlen(s)); }
+void tu_puts(tu_bytes *b, const char *s) {
+  tu_put(b, s, strlen(s));
+}
 
 void tu_bytes_free(tu_bytes *b) {
   free(b->p);
@@ -174,8 +178,7 @@ void tu_request(tu_bytes *b, const char *extra) {
   tu_puts(b, "\r\n");
 }
 
-void tu_frame(tu_bytes *b, int fin, int opcode, const void *payload,
-              size_t n) {
+void tu_frame(tu_bytes *b, int fin, int opcode, const void *payload, size_t n) {
   static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
   uint8_t h[14];
   size_t hl = 0, i;
@@ -200,7 +203,9 @@ void tu_frame(tu_bytes *b, int fin, int opcode, const void *payload,
   }
 }
 
-void tu_text(tu_bytes *b, const char *s) { tu_frame(b, 1, 1, s, strlen(s)); }
+void tu_text(tu_bytes *b, const char *s) {
+  tu_frame(b, 1, 1, s, strlen(s));
+}
 
 void tu_close(tu_bytes *b, int code, const char *reason) {
   uint8_t p[125];

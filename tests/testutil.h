@@ -34,7 +34,7 @@ ws_keyset *tu_keys(void);
 typedef struct tu_result {
   ws_outcome outcome; /* copy */
   int ended;
-  uint8_t *out;       /* everything the server wrote (malloc'd) */
+  uint8_t *out; /* everything the server wrote (malloc'd) */
   size_t out_len;
   size_t live_blocks; /* after ws_session_free: must be 0 */
   size_t peak_bytes;
@@ -80,8 +80,6 @@ typedef struct tu_sframe {
 } tu_sframe;
 size_t tu_server_frames(const uint8_t *out, size_t len, tu_sframe *f,
                         size_t max);
-
-
 
 /* An allocator that fails the fail_at-th allocation (1-based; 0: never) and
  * counts calls, wrapping libc.  For exercising NOMEM paths until the fault

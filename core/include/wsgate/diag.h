@@ -41,7 +41,8 @@ typedef enum ws_class {
   WS_CLASS_MESSAGE
 } ws_class;
 
-/* Close code placeholder: echo the valid code the client sent (1000 if none). */
+/* Close code placeholder: echo the valid code the client sent (1000 if none).
+ */
 #define WS_CLOSE_ECHO 1
 
 /* clang-format off */
@@ -129,12 +130,12 @@ typedef enum ws_diag {
 #define WS_DIAG_ENUM_(id, st, cl, http, close, desc) WS_DIAG_##id,
   WS_DIAG_LIST(WS_DIAG_ENUM_)
 #undef WS_DIAG_ENUM_
-  WS_DIAG_COUNT_
+      WS_DIAG_COUNT_
 } ws_diag;
 
 typedef struct ws_diag_info {
   ws_diag diag;
-  const char *code;        /* e.g. "AUTH_EXPIRED" */
+  const char *code; /* e.g. "AUTH_EXPIRED" */
   ws_stage stage;
   ws_class cls;
   int http_status;         /* 0: not applicable */

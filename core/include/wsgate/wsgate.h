@@ -75,8 +75,8 @@ typedef struct ws_context ws_context; /* body private */
 const char *ws_attr_name(ws_attr attr);
 
 /* The default attribute reader: reads the field from the context.
- * Returns 0 and points *value and *len at the stored bytes (owned by ctx), or -1
- * when the attribute is unset. */
+ * Returns 0 and points *value and *len at the stored bytes (owned by ctx), or
+ * -1 when the attribute is unset. */
 int ws_context_attr_default(const ws_context *ctx, ws_attr attr,
                             const char **value, size_t *len);
 
@@ -116,17 +116,20 @@ typedef struct ws_env {
   void *user_data; /* passed to now, random, and reachable from the others */
 } ws_env;
 
-/* ---- process-wide setup ---------------------------------------------------- */
+/* ---- process-wide setup ----------------------------------------------------
+ */
 
 /* Installs the cJSON and OpenSSL allocation trampolines (which forward to the
  * allocator of the session running on the calling thread) and warms OpenSSL
  * up (fetches SHA-1/256/384/512 and HMAC, runs one verify of each algorithm),
  * so that no allocation inside a session is a first-use setup.  Call once,
  * before any other OpenSSL or cJSON use and before any session.  Returns
- * WS_OK, or WS_ERR_CRYPTO when OpenSSL had already allocated (hooks refused). */
+ * WS_OK, or WS_ERR_CRYPTO when OpenSSL had already allocated (hooks refused).
+ */
 int ws_global_init(void);
 
-/* ---- configuration ---------------------------------------------------------- */
+/* ---- configuration ----------------------------------------------------------
+ */
 
 typedef struct ws_config ws_config; /* read-only once built */
 
@@ -139,7 +142,8 @@ int ws_config_new(ws_config **out, const char *json, size_t len, char *errbuf,
                   size_t errlen);
 void ws_config_free(ws_config *cfg);
 
-/* ---- key set (JWKS, RFC 7517) --------------------------------------------- */
+/* ---- key set (JWKS, RFC 7517) ---------------------------------------------
+ */
 
 typedef struct ws_keyset ws_keyset; /* read-only once loaded */
 
@@ -148,8 +152,8 @@ typedef struct ws_keyset ws_keyset; /* read-only once loaded */
  * OpenSSL key once, here, and is verified against once (warm-up).  Errors:
  * WS_ERR_PARSE with a message naming the key and member, WS_ERR_NOMEM,
  * WS_ERR_CRYPTO. */
-int ws_keyset_load(ws_keyset **out, const char *json, size_t len,
-                   char *errbuf, size_t errlen);
+int ws_keyset_load(ws_keyset **out, const char *json, size_t len, char *errbuf,
+                   size_t errlen);
 /* An empty key set (every token is then AUTH_KEY_UNKNOWN). */
 int ws_keyset_empty(ws_keyset **out);
 size_t ws_keyset_size(const ws_keyset *ks);
@@ -182,7 +186,7 @@ size_t ws_session_send(ws_session *s, const uint8_t **data);
 
 typedef enum ws_trail_event {
   WS_TRAIL_IDGEN_FALLBACK = 1, /* primary generator failed, fallback used */
-  WS_TRAIL_IDGEN_INVALID       /* primary returned an invalid id, fallback used */
+  WS_TRAIL_IDGEN_INVALID /* primary returned an invalid id, fallback used */
 } ws_trail_event;
 
 typedef struct ws_trail_entry {
@@ -193,11 +197,11 @@ typedef struct ws_trail_entry {
 #define WS_TRAIL_MAX 16
 
 typedef struct ws_outcome {
-  ws_stage stage;  /* stage the session ended in */
-  ws_diag diag;    /* never WS_DIAG_NONE once ended */
-  int http_status; /* status of the HTTP response written, 0 if none */
-  int close_code;  /* code of the close frame sent, 0 if none */
-  char reason[128];/* close reason or HTTP body text; starts with the code */
+  ws_stage stage;   /* stage the session ended in */
+  ws_diag diag;     /* never WS_DIAG_NONE once ended */
+  int http_status;  /* status of the HTTP response written, 0 if none */
+  int close_code;   /* code of the close frame sent, 0 if none */
+  char reason[128]; /* close reason or HTTP body text; starts with the code */
   size_t trail_len;
   ws_trail_entry trail[WS_TRAIL_MAX]; /* absorbed failures, in order */
   size_t trail_dropped;               /* entries beyond WS_TRAIL_MAX */

@@ -1,0 +1,52 @@
+/* The user execution context factory.
+ *
+ * The incident this project starts from: a failed id generation or attribute
+ * read deep in the context factory was caught by a generic handler and
+ * became an unexplained close 1011.  Here each step has its own outcome: a
+ * failing primary id generator is absorbed by the fallback (and recorded in
+ * the trail), both failing is a resource diagnosis (503/1013), and an
+ * attribute that cannot be read or is invalid is an internal diagnosis that
+ * names the attribute (CTX_ATTR_<NAME>, 500/1011). */
+#ifndef WS_CONTEXT_H
+#define WS_CONTEXT_H
+
+#include <stddef.h>
+
+#include "mem.h"
+#include "wsgate/wsgate.h"
+
+#define WS_USER_ID_MAX 255
+
+struct ws_context {
+  char user_id[WS_USER_ID_MAX + 1];
+  char ids[WS_ATTR_COUNT_][WS_ID_MAX + 1]; /* index by ws_attr (not user_id) */
+  size_t len[WS_ATTR_COUNT_];
+  unsigned set; /* bit per ws_attr */
+};
+
+/* Appends one trail entry to o (counts it as dropped when full). */
+void ws_trail_add(ws_outcome *o, ws_trail_event ev, ws_attr attr);
+
+/* Builds the context for user_id (from the token's sub): generates thread,
+ * websocket client, run and request ids through env (primary, then fallback),
+ * then reads back and validates every attribute through env's reader.
+ * Returns WS_DIAG_NONE and *out, or CTX_NOMEM, CTX_IDGEN_EXHAUSTED,
+ * CTX_ATTR_<NAME>.  Fallbacks are recorded in trail.  *out is allocated on m;
+ * free with ws_context_free. */
+ws_diag ws_context_build(ws_mem *m, const ws_env *env, const char *user_id,
+                         size_t len, ws_outcome *trail, ws_context **out);
+
+/* Gives ctx a fresh request id (one per user_message).  WS_DIAG_NONE,
+ * CTX_IDGEN_EXHAUSTED or CTX_ATTR_REQUEST_ID (the new value does not read
+ * back). */
+ws_diag ws_context_new_request_id(ws_context *ctx, const ws_env *env,
+                                  ws_outcome *trail);
+
+/* Reads one attribute through env's reader and validates it.  WS_DIAG_NONE
+ * with *value and *len set, or CTX_ATTR_<NAME>. */
+ws_diag ws_context_read(const ws_context *ctx, const ws_env *env, ws_attr attr,
+                        const char **value, size_t *len);
+
+void ws_context_free(ws_mem *m, ws_context *ctx);
+
+#endif

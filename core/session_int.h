@@ -1,0 +1,60 @@
+/* Private body of ws_session, shared by session.c and message.c. */
+#ifndef WS_SESSION_INT_H
+#define WS_SESSION_INT_H
+
+#include "buf.h"
+#include "config.h"
+#include "context.h"
+#include "frames.h"
+#include "handshake.h"
+#include "keys.h"
+#include "mem.h"
+#include "wsgate/wsgate.h"
+
+typedef enum ws_sstate { WS_S_HEAD = 0, WS_S_OPEN, WS_S_ENDED } ws_sstate;
+
+/* Room for the last thing a session writes (an HTTP error response or a
+ * close frame), kept inside the session so that a resource failure can
+ * still be told to the client: writing it never allocates. */
+#define WS_FINAL_CAP 640
+
+struct ws_session {
+  ws_mem mem;
+  ws_env env;
+  const ws_config *cfg;
+  const ws_keyset *keys;
+  ws_sstate state;
+  ws_stage stage;
+  int authenticated;
+
+  ws_buf head; /* request head bytes, freed after the upgrade */
+  ws_head_scanner scan;
+
+  ws_frames *frames;
+  ws_context *ctx;
+
+  ws_buf out;     /* pending server bytes */
+  ws_buf scratch; /* reply being built (message.c), reused */
+  int out_handed; /* out was handed to the caller by the last send */
+  uint8_t final[WS_FINAL_CAP];
+  size_t final_len;
+  int final_handed;
+
+  ws_outcome outcome;
+  int reason_sent; /* outcome.reason went on the wire */
+};
+
+/* Ends the session with d (the only way to end one, STYLE 6): writes the
+ * HTTP error response or close frame the diag table prescribes into the
+ * session's final area and records the outcome.  detail (may be NULL) is
+ * appended to the reason after the code. */
+void ws_session_end(ws_session *s, ws_diag d, const char *detail);
+
+/* The frame loop's text-message handler (message.c). */
+ws_diag ws_message_on_text(void *ud, const uint8_t *msg, size_t len);
+
+/* Authenticates with token and builds the context (stages auth, context).
+ * WS_DIAG_NONE or the diagnosis. */
+ws_diag ws_session_authenticate(ws_session *s, const char *token, size_t len);
+
+#endif
