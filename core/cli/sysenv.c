@@ -1,0 +1,43 @@
+#define _GNU_SOURCE /* getrandom(2) */
+#include "sysenv.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+static int64_t se_now(void *ud) {
+  ws_sysenv *se = ud;
+  return se->has_fixed_now ? se->fixed_now : (int64_t)time(NULL);
+}
+
+static int se_random(void *ud, uint8_t *buf, size_t len) {
+  ws_sysenv *se = ud;
+  size_t i;
+  if (se->seeded) {
+    for (i = 0; i < len; i++) {
+      uint64_t z = (se->seed += 0x9e3779b97f4a7c15ull);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      buf[i] = (uint8_t)(z ^ (z >> 31));
+    }
+    return 0;
+  }
+  while (len > 0) {
+    ssize_t r = getrandom(buf, len, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    buf += r;
+    len -= (size_t)r;
+  }
+  return 0;
+}
+
+void ws_sysenv_fill(ws_sysenv *se, ws_env *env) {
+  memset(env, 0, sizeof(*env));
+  env->now = se_now;
+  env->random = se_random;
+  env->user_data = se;
+}
