@@ -779,6 +779,14 @@ static int warm_up(void) {
   return ok;
 }
 
+int ws_crypto_ready(void) {
+  CRYPTO_malloc_fn m = NULL;
+  CRYPTO_realloc_fn r = NULL;
+  CRYPTO_free_fn f = NULL;
+  CRYPTO_get_mem_functions(&m, &r, &f);
+  return m == tramp_malloc;
+}
+
 int ws_crypto_global_init(void) {
   CRYPTO_malloc_fn cur_malloc = NULL;
   CRYPTO_realloc_fn cur_realloc = NULL;

@@ -91,5 +91,8 @@ int ws_crypto_sha1(ws_mem *m, const uint8_t *data, size_t len, uint8_t out[20],
 /* Installs OpenSSL's allocation trampolines and fetches/caches the digests
  * and MAC used later; WS_OK or WS_ERR_CRYPTO. */
 int ws_crypto_global_init(void);
+/* 1 once ws_crypto_global_init has installed the trampolines (read from
+ * OpenSSL itself: the core keeps no flag of its own). */
+int ws_crypto_ready(void);
 
 #endif

@@ -38,6 +38,9 @@ int ws_session_new(ws_session **out, const ws_config *cfg,
   if (!out) return WS_ERR_ARG;
   *out = NULL;
   if (!cfg || !keys || !env || !env->now || !env->random) return WS_ERR_ARG;
+  /* Without the trampolines, dependency allocations would bypass the
+   * session: no accounting, no attribution. */
+  if (!ws_crypto_ready()) return WS_ERR_STATE;
   ws_mem_init(&m, &env->alloc);
   if (!(s = ws_mem_calloc(&m, 1, sizeof(*s)))) return WS_ERR_NOMEM;
   s->mem = m;
