@@ -1234,6 +1234,20 @@ static void test_parse_unscanned(void **state) {
   assert_int_equal(tm.ca.live_blocks, 0);
 }
 
+/* A SHA-1 failure that is not out-of-memory cannot be provoked through
+ * OpenSSL after the warm-up; its response is still fixed by the table. */
+static void test_internal_response_500(void **st) {
+  char out[512];
+  size_t n;
+  (void)st;
+  n = ws_http_error_response(WS_DIAG_HS_INTERNAL, "HS_INTERNAL", out,
+                             sizeof(out));
+  assert_true(n > 0);
+  assert_memory_equal(out, "HTTP/1.1 500 Internal Server Error\r\n", 36);
+  assert_memory_equal(out + n - 11, "HS_INTERNAL", 11);
+  assert_int_equal(ws_diag_get(WS_DIAG_HS_INTERNAL)->cls, WS_CLASS_INTERNAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_accept_vector),
@@ -1271,6 +1285,7 @@ int main(void) {
       cmocka_unit_test(test_protocol_syntax),
       cmocka_unit_test(test_check_order),
       cmocka_unit_test(test_parse_unscanned),
+      cmocka_unit_test(test_internal_response_500),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

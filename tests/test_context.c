@@ -1,0 +1,134 @@
+/* The user execution context factory: each failure has its own diagnosis,
+ * and a failing primary id generator is absorbed and recorded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "context.h"
+#include "testutil.h"
+
+typedef struct fenv {
+  tu_env t;
+  int fail_attr; /* ws_attr whose reads fail, -1 none */
+  int primary;   /* 0 ok, 1 fails, 2 returns an invalid id */
+  int fallback;  /* 0 ok, 1 fails */
+} fenv;
+
+static int rd(const ws_env *e, const ws_context *c, ws_attr a, const char **v,
+              size_t *n) {
+  fenv *f = e->user_data;
+  if ((int)a == f->fail_attr) return -1;
+  return ws_context_attr_default(c, a, v, n);
+}
+static int prim(const ws_env *e, ws_id_kind k, char *buf, size_t cap) {
+  fenv *f = e->user_data;
+  if (f->primary == 1) return -1;
+  if (f->primary == 2) {
+    strcpy(buf, "has space");
+    return 0;
+  }
+  return ws_idgen_primary_default(e, k, buf, cap);
+}
+static int fb(const ws_env *e, ws_id_kind k, char *buf, size_t cap) {
+  fenv *f = e->user_data;
+  return f->fallback ? -1 : ws_idgen_fallback_default(e, k, buf, cap);
+}
+
+static void init(fenv *f) {
+  memset(f, 0, sizeof(*f));
+  tu_env_init(&f->t, 1700000000, 3);
+  f->fail_attr = -1;
+  f->t.env.attr_read = rd;
+  f->t.env.idgen = prim;
+  f->t.env.idgen_fallback = fb;
+  f->t.env.user_data = f;
+}
+
+static ws_diag build(fenv *f, ws_outcome *o) {
+  ws_mem m;
+  ws_context *c = NULL;
+  ws_diag d;
+  ws_mem_init(&m, &f->t.env.alloc);
+  memset(o, 0, sizeof(*o));
+  d = ws_context_build(&m, &f->t.env, "alice", 5, o, &c);
+  if (d == WS_DIAG_NONE) {
+    const char *v;
+    size_t n;
+    assert_non_null(c);
+    assert_int_equal(ws_context_read(c, &f->t.env, WS_ATTR_USER_ID, &v, &n),
+                     WS_DIAG_NONE);
+    assert_int_equal(n, 5);
+    assert_memory_equal(v, "alice", 5);
+    assert_int_equal(ws_context_read(c, &f->t.env, WS_ATTR_THREAD_ID, &v, &n),
+                     WS_DIAG_NONE);
+    assert_true(strncmp(v, "thread_1700000000_", 18) == 0 ||
+                (n == 36 && v[14] == '4'));
+  } else {
+    assert_null(c);
+  }
+  ws_context_free(&m, c);
+  assert_int_equal(f->t.counts.live_blocks, 0);
+  return d;
+}
+
+static void test_each_attr_failure_names_the_attr(void **st) {
+  static const ws_diag want[WS_ATTR_COUNT_] = {
+      WS_DIAG_CTX_ATTR_USER_ID, WS_DIAG_CTX_ATTR_THREAD_ID,
+      WS_DIAG_CTX_ATTR_WEBSOCKET_CLIENT_ID, WS_DIAG_CTX_ATTR_RUN_ID,
+      WS_DIAG_CTX_ATTR_REQUEST_ID};
+  int a;
+  (void)st;
+  for (a = 0; a < WS_ATTR_COUNT_; a++) {
+    fenv f;
+    ws_outcome o;
+    init(&f);
+    f.fail_attr = a;
+    assert_int_equal(build(&f, &o), want[a]);
+    assert_int_equal(ws_diag_get(want[a])->cls, WS_CLASS_INTERNAL);
+  }
+}
+
+static void test_fallbacks(void **st) {
+  fenv f;
+  ws_outcome o;
+  (void)st;
+  init(&f);
+  assert_int_equal(build(&f, &o), WS_DIAG_NONE);
+  assert_int_equal(o.trail_len, 0);
+  f.primary = 1; /* fails: fallback UUIDs, four trail entries */
+  assert_int_equal(build(&f, &o), WS_DIAG_NONE);
+  assert_int_equal(o.trail_len, 4);
+  assert_int_equal(o.trail[0].event, WS_TRAIL_IDGEN_FALLBACK);
+  assert_int_equal(o.trail[3].attr, WS_ATTR_REQUEST_ID);
+  f.primary = 2; /* an invalid id is not used */
+  assert_int_equal(build(&f, &o), WS_DIAG_NONE);
+  assert_int_equal(o.trail[0].event, WS_TRAIL_IDGEN_INVALID);
+  f.fallback = 1;
+  assert_int_equal(build(&f, &o), WS_DIAG_CTX_IDGEN_EXHAUSTED);
+  assert_int_equal(ws_diag_get(WS_DIAG_CTX_IDGEN_EXHAUSTED)->cls,
+                   WS_CLASS_RESOURCE);
+}
+
+static void test_nomem(void **st) {
+  fenv f;
+  ws_outcome o;
+  tu_failalloc fa = {0, 1, 0};
+  ws_allocator a = tu_failalloc_allocator(&fa);
+  (void)st;
+  init(&f);
+  ws_countalloc_init(&f.t.counts, &a);
+  assert_int_equal(build(&f, &o), WS_DIAG_CTX_NOMEM);
+  assert_int_equal(fa.failed, 1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_each_attr_failure_names_the_attr),
+      cmocka_unit_test(test_fallbacks),
+      cmocka_unit_test(test_nomem),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
