@@ -1,0 +1,166 @@
+/* The fault-injecting environment over whole sessions: each kind fails
+ * where the plan says, the trail names the site, and every allocation hit
+ * (failed once, and from there on) ends diagnosed as a resource failure or
+ * is absorbed, with nothing left allocated. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "inject.h"
+#include "testutil.h"
+#include "tokens.h"
+
+#define NOW 1700000000
+
+static ws_keyset *keys;
+static ws_config *cfg;
+static tu_bytes stream;
+
+typedef struct run {
+  ws_outcome o;
+  ws_fault_env fe;
+} run;
+
+static void run_plan(const char *const *specs, run *r) {
+  tu_env base;
+  ws_fault_plan plan;
+  ws_session *s = NULL;
+  const uint8_t *d;
+  char err[128];
+  size_t i;
+  tu_env_init(&base, NOW, 11);
+  base.env.alloc.malloc = NULL; /* libc under the decorator's own counter */
+  ws_fault_plan_init(&plan);
+  for (i = 0; specs && specs[i]; i++)
+    assert_int_equal(ws_fault_plan_add(&plan, specs[i], err, sizeof(err)), 0);
+  ws_fault_env_init(&r->fe, &base.env, &plan);
+  assert_int_equal(ws_session_new(&s, cfg, keys, &r->fe.env), WS_OK);
+  ws_session_recv(s, stream.p, stream.n);
+  while (ws_session_send(s, &d) > 0) {
+  }
+  ws_session_eof(s);
+  assert_non_null(ws_session_outcome(s));
+  r->o = *ws_session_outcome(s);
+  ws_session_free(s);
+  assert_int_equal(r->fe.counts.live_blocks, 0);
+}
+
+static const char *code(const run *r) {
+  return ws_diag_get(r->o.diag)->code;
+}
+
+static void test_clean_run_counts_hits(void **st) {
+  run r;
+  (void)st;
+  run_plan(NULL, &r);
+  assert_string_equal(code(&r), "CLOSE_CLIENT");
+  assert_int_equal(r.fe.trail_len, 0);
+  assert_int_equal(r.fe.plan.hits[WS_FAULT_IDGEN],
+                   5); /* 4 context ids + 1 request id */
+  assert_true(r.fe.plan.hits[WS_FAULT_ATTR] >= 6);
+  assert_true(r.fe.plan.hits[WS_FAULT_ALLOC] > 10);
+}
+
+static void test_primary_idgen_absorbed(void **st) {
+  static const char *const p[] = {"idgen@1", NULL};
+  run r;
+  (void)st;
+  run_plan(p, &r);
+  assert_string_equal(code(&r), "CLOSE_CLIENT");
+  assert_int_equal(r.o.trail_len, 1);
+  assert_int_equal(r.o.trail[0].event, WS_TRAIL_IDGEN_FALLBACK);
+  assert_int_equal(r.o.trail[0].attr, WS_ATTR_THREAD_ID);
+  assert_int_equal(r.fe.trail_len, 1);
+  assert_string_equal(r.fe.trail[0].site, "idgen.primary:thread_id");
+  assert_int_equal(r.fe.trail[0].n, 1);
+}
+
+static void test_both_idgens_exhausted(void **st) {
+  static const char *const p[] = {"idgen@1", "idgen@2", NULL};
+  run r;
+  (void)st;
+  run_plan(p, &r);
+  assert_string_equal(code(&r), "CTX_IDGEN_EXHAUSTED");
+  assert_int_equal(r.o.http_status, 503);
+  assert_string_equal(r.fe.trail[1].site, "idgen.fallback:thread_id");
+}
+
+static void test_attr_names_the_attribute(void **st) {
+  static const char *const p[] = {"attr@3", NULL};
+  run r;
+  (void)st;
+  run_plan(p, &r);
+  assert_string_equal(code(&r), "CTX_ATTR_WEBSOCKET_CLIENT_ID");
+  assert_int_equal(r.o.http_status, 500);
+  assert_string_equal(r.fe.trail[0].site, "attr:websocket_client_id");
+}
+
+/* Every allocation hit, failed once and from there on. */
+static void test_every_alloc_point(void **st) {
+  run clean;
+  unsigned long n, total;
+  int persistent;
+  (void)st;
+  run_plan(NULL, &clean);
+  total = clean.fe.plan.hits[WS_FAULT_ALLOC];
+  for (persistent = 0; persistent < 2; persistent++)
+    for (n = 1; n <= total; n++) {
+      char spec[32];
+      const char *p[2] = {spec, NULL};
+      run r;
+      const ws_diag_info *d;
+      snprintf(spec, sizeof(spec), "alloc@%lu%s", n, persistent ? "+" : "");
+      if (n == 1) {
+        /* The session object itself: ws_session_new reports it. */
+        continue;
+      }
+      run_plan(p, &r);
+      d = ws_diag_get(r.o.diag);
+      assert_non_null(d);
+      if (d->cls != WS_CLASS_RESOURCE && r.o.diag != clean.o.diag)
+        fail_msg("%s: %s is neither a resource diagnosis nor the clean outcome",
+                 spec, d->code);
+      if (r.o.close_code == 1011) fail_msg("%s: 1011", spec);
+    }
+}
+
+static int setup(void **st) {
+  char hdr[2048], *tok;
+  (void)st;
+  tu_global_init();
+  keys = tu_keys();
+  cfg = tu_config(NULL);
+  tok = tok_sign(WS_ALG_ES256, "es256", "{\"alg\":\"ES256\",\"kid\":\"es256\"}",
+                 "{\"sub\":\"f\",\"exp\":2000000000}");
+  snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", tok);
+  tu_request(&stream, hdr);
+  tu_text(&stream, "{\"type\":\"user_message\",\"text\":\"x\"}");
+  tu_frame(&stream, 1, 9, "p", 1);
+  tu_close(&stream, 1000, NULL);
+  free(tok);
+  return 0;
+}
+
+static int teardown(void **st) {
+  (void)st;
+  tu_bytes_free(&stream);
+  ws_config_free(cfg);
+  ws_keyset_free(keys);
+  return 0;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_clean_run_counts_hits),
+      cmocka_unit_test(test_primary_idgen_absorbed),
+      cmocka_unit_test(test_both_idgens_exhausted),
+      cmocka_unit_test(test_attr_names_the_attribute),
+      cmocka_unit_test(test_every_alloc_point),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
