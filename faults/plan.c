@@ -74,7 +74,7 @@ int ws_fault_plan_set_rate(ws_fault_plan *p, double rate, uint64_t seed) {
 
 /* splitmix64: the rate's decisions depend only on the seed and the order of
  * hits, so a run is reproducible from (rate, seed). */
-static uint64_t next64(uint64_t *s) {
+uint64_t ws_splitmix64(uint64_t *s) {
   uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -92,7 +92,8 @@ int ws_fault_hit(ws_fault_plan *p, ws_fault_kind kind, unsigned long *n) {
     fail = r->mode == WS_FAULT_ALL || (r->mode == WS_FAULT_ONCE && h == r->n) ||
            (r->mode == WS_FAULT_FROM && h >= r->n);
   }
-  if (!fail && p->rate_ppm) fail = next64(&p->rng) % 1000000u < p->rate_ppm;
+  if (!fail && p->rate_ppm)
+    fail = ws_splitmix64(&p->rng) % 1000000u < p->rate_ppm;
   if (fail) p->injected[kind]++;
   return fail;
 }

@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include "plan.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,18 +25,10 @@ static int64_t tu_now(void *ud) {
   return ((tu_env *)ud)->now;
 }
 
-/* splitmix64: deterministic, good enough for test ids. */
-static uint64_t next64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 static int tu_random(void *ud, uint8_t *buf, size_t len) {
   tu_env *t = ud;
   size_t i;
-  for (i = 0; i < len; i++) buf[i] = (uint8_t)next64(&t->rng);
+  for (i = 0; i < len; i++) buf[i] = (uint8_t)ws_splitmix64(&t->rng);
   return 0;
 }
 
@@ -112,7 +106,7 @@ void tu_run(const ws_config *cfg, const ws_keyset *ks, tu_env *t,
     size_t n = len - off;
     long rc;
     if (chunk == TU_RANDOM_CHUNKS)
-      n = 1 + (size_t)(next64(&cs) % 97);
+      n = 1 + (size_t)(ws_splitmix64(&cs) % 97);
     else if (chunk)
       n = chunk;
     if (n > len - off) n = len - off;

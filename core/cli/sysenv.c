@@ -1,6 +1,8 @@
 #define _GNU_SOURCE /* getrandom(2) */
 #include "sysenv.h"
 
+#include "plan.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
@@ -15,12 +17,7 @@ static int se_random(void *ud, uint8_t *buf, size_t len) {
   ws_sysenv *se = ud;
   size_t i;
   if (se->seeded) {
-    for (i = 0; i < len; i++) {
-      uint64_t z = (se->seed += 0x9e3779b97f4a7c15ull);
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      buf[i] = (uint8_t)(z ^ (z >> 31));
-    }
+    for (i = 0; i < len; i++) buf[i] = (uint8_t)ws_splitmix64(&se->seed);
     return 0;
   }
   while (len > 0) {
