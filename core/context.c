@@ -37,13 +37,18 @@ static int id_valid(const char *s, size_t n) {
   return 1;
 }
 
-/* user_id comes from sub (already checked by auth): printable, no controls. */
-static int user_id_valid(const char *s, size_t n) {
+/* A user id ends up in logs and JSON: no C0, DEL or C1 controls (C1 is
+ * U+0080..U+009F, "\xc2\x80".."\xc2\x9f" in UTF-8; the bytes are valid
+ * UTF-8 already when they come from a token). */
+int ws_user_id_valid(const char *s, size_t n) {
   size_t i;
   if (n == 0 || n > WS_USER_ID_MAX) return 0;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c < 0x20 || c == 0x7f) return 0;
+    if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+        (unsigned char)s[i + 1] <= 0x9f)
+      return 0;
   }
   return 1;
 }
@@ -67,7 +72,7 @@ ws_diag ws_context_read(const ws_context *ctx, const ws_env *env, ws_attr attr,
   rc = env->attr_read ? env->attr_read(env, ctx, attr, &v, &n)
                       : ws_context_attr_default(ctx, attr, &v, &n);
   if (rc != 0 || !v) return attr_diag[attr];
-  if (attr == WS_ATTR_USER_ID ? !user_id_valid(v, n) : !id_valid(v, n))
+  if (attr == WS_ATTR_USER_ID ? !ws_user_id_valid(v, n) : !id_valid(v, n))
     return attr_diag[attr];
   *value = v;
   *len = n;

@@ -24,6 +24,10 @@ struct ws_context {
   unsigned set; /* bit per ws_attr */
 };
 
+/* The rule for user ids (and so for the token's sub): 1..WS_USER_ID_MAX
+ * bytes with no C0, DEL or C1 control characters.  1 valid, 0 not. */
+int ws_user_id_valid(const char *s, size_t n);
+
 /* Appends one trail entry to o (counts it as dropped when full). */
 void ws_trail_add(ws_outcome *o, ws_trail_event ev, ws_attr attr);
 

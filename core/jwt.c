@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "context.h"
 #include "json.h"
 
 /* Maps a verification status to its diagnosis. */
@@ -185,22 +186,6 @@ static int numeric_date(const ws_json *v, int64_t *out) {
   return 1;
 }
 
-/* RFC 7519 4.1.2: sub is a StringOrURI; we also want it usable as a user
- * id in logs and ids: 1..WS_SUB_MAX bytes, no C0, DEL or C1 controls (the
- * bytes are valid UTF-8 already: json.c checked). */
-static int sub_ok(const char *s, size_t n) {
-  size_t i;
-  if (n == 0 || n > WS_SUB_MAX) return 0;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c < 0x20 || c == 0x7f) return 0;
-    if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
-        (unsigned char)s[i + 1] <= 0x9f)
-      return 0;
-  }
-  return 1;
-}
-
 static int str_eq(const char *a, size_t alen, const char *b, size_t blen) {
   return alen == blen && memcmp(a, b, alen) == 0;
 }
@@ -262,7 +247,9 @@ static ws_diag check_claims(const ws_config *cfg, int64_t now, const ws_json *c,
       return WS_DIAG_AUTH_AUD;
   }
   s = ws_json_string(ws_json_get(c, "sub"), &len);
-  if (!s || !sub_ok(s, len)) return WS_DIAG_AUTH_SUB;
+  /* RFC 7519 4.1.2: sub is a StringOrURI; it becomes the user id, so the
+   * context's rule for user ids applies. */
+  if (!s || !ws_user_id_valid(s, len)) return WS_DIAG_AUTH_SUB;
   memcpy(out->sub, s, len);
   out->sub[len] = '\0';
   out->sub_len = len;

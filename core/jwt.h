@@ -6,11 +6,12 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "context.h"
 #include "keys.h"
 #include "mem.h"
 #include "wsgate/diag.h"
 
-#define WS_SUB_MAX 255
+#define WS_SUB_MAX WS_USER_ID_MAX
 
 typedef struct ws_jwt_claims {
   char sub[WS_SUB_MAX + 1]; /* NUL-terminated */

@@ -112,6 +112,22 @@ static void test_fallbacks(void **st) {
                    WS_CLASS_RESOURCE);
 }
 
+/* One rule for user ids and the token's sub. */
+static void test_user_id_rule(void **st) {
+  char longid[257];
+  (void)st;
+  memset(longid, 'a', sizeof(longid));
+  assert_true(ws_user_id_valid("alice", 5));
+  assert_true(
+      ws_user_id_valid("J\xc3\xb6rg", 5)); /* non-ASCII letters are fine */
+  assert_false(ws_user_id_valid("", 0));
+  assert_false(ws_user_id_valid("a\tb", 3));
+  assert_false(ws_user_id_valid("a\x7f", 2));
+  assert_false(ws_user_id_valid("a\xc2\x85", 3)); /* C1 NEL */
+  assert_true(ws_user_id_valid(longid, 255));
+  assert_false(ws_user_id_valid(longid, 256));
+}
+
 static void test_nomem(void **st) {
   fenv f;
   ws_outcome o;
@@ -128,6 +144,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_each_attr_failure_names_the_attr),
       cmocka_unit_test(test_fallbacks),
+      cmocka_unit_test(test_user_id_rule),
       cmocka_unit_test(test_nomem),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -518,8 +518,8 @@ static void test_frame_protocol_1002(void **st) {
   static const uint8_t unmasked[] = {0x81, 0x02, 'h', 'i'};
   (void)st;
   frames_case(unmasked, sizeof(unmasked), "FRAME_UNMASKED", 1002);
-  tu_frame(&f, 1, 0x41, "x", 1); /* RSV3... opcode byte 0x41: RSV2? */
-  f.p[0] = 0x91;                 /* fin + RSV1 + text */
+  tu_frame(&f, 1, 0x1, "x", 1);
+  f.p[0] = 0x91; /* fin + RSV1 + text */
   frames_case(f.p, f.n, "FRAME_RSV", 1002);
   tu_bytes_free(&f);
   tu_frame(&f, 1, 0x3, "x", 1);
@@ -640,13 +640,10 @@ static void test_resource_after_upgrade_1013(void **st) {
   assert_int_equal(r.outcome.diag, WS_DIAG_EOF_CLEAN);
   tu_result_free(&r);
   {
-    /* Fail from the fifth generation on: the request id of the message. */
+    /* Both generators start failing once the context exists: the request
+     * id of the message cannot be made. */
     bad_env c;
     bad_env_init(&c);
-    c.fail_attr = -1;
-    /* emulate: generators fail after the context exists */
-    c.t.env.idgen = bad_primary;
-    c.t.env.idgen_fallback = bad_fallback;
     {
       ws_config *cfg = tu_config(NULL);
       ws_session *s = NULL;
