@@ -82,12 +82,14 @@ const char *ws_alg_name(ws_alg a) {
 /* Makes sure this thread's OpenSSL error state exists and belongs to libc
  * (ERR_clear_error creates it on first use), then enters m.  Returns the
  * allocator to restore. */
-static ws_mem *crypto_enter(ws_mem *m) {
+static ws_mem *crypto_enter_at(ws_mem *m, const char *file, int line,
+                               const char *func) {
   ws_mem *prev = ws_mem_enter(NULL);
   ERR_clear_error();
-  ws_mem_enter(m);
+  ws_mem_enter_dep_at(m, "OpenSSL", file, line, func);
   return prev;
 }
+#define crypto_enter(m) crypto_enter_at((m), WS_HERE)
 
 /* Empties the error queue so nothing leaks into the next session's view,
  * then restores prev. */
@@ -675,11 +677,21 @@ static int thread_state_file(const char *file) {
          (strstr(file, "crypto/err/") || strstr(file, "crypto/initthread.c"));
 }
 
+/* Names OpenSSL's own call site on the entered allocator (ws_alloc_site). */
+static void note_site(const char *file, int line) {
+  ws_mem *m = ws_mem_current();
+  if (!m) return;
+  m->dep_file = file;
+  m->dep_line = line;
+}
+
 static void *tramp_malloc(size_t n, const char *file, int line) {
   ws_mem *prev;
   void *p;
-  (void)line;
-  if (!thread_state_file(file)) return after_failure(ws_dep_malloc(n));
+  if (!thread_state_file(file)) {
+    note_site(file, line);
+    return after_failure(ws_dep_malloc(n));
+  }
   prev = ws_mem_enter(NULL);
   p = ws_dep_malloc(n);
   ws_mem_leave(prev);
@@ -689,10 +701,12 @@ static void *tramp_malloc(size_t n, const char *file, int line) {
 static void *tramp_realloc(void *p, size_t n, const char *file, int line) {
   ws_mem *prev;
   void *q;
-  (void)line;
   /* An existing block stays with its allocator (ws_dep_realloc); only a
    * new one (p NULL) depends on what is entered. */
-  if (!thread_state_file(file)) return after_failure(ws_dep_realloc(p, n));
+  if (!thread_state_file(file)) {
+    note_site(file, line);
+    return after_failure(ws_dep_realloc(p, n));
+  }
   prev = ws_mem_enter(NULL);
   q = ws_dep_realloc(p, n);
   ws_mem_leave(prev);

@@ -402,10 +402,18 @@ ws_diag ws_frames_eof(const ws_frames *f) {
 
 /* wslay_frame_context_init takes no allocator: it calls libc malloc (and
  * wslay_frame_context_free libc free) directly, so wslay's context is the one
- * block of the session that does not go through ws_mem.  Kept in its own
- * function so that this boundary can be made a fault site. */
+ * block of the session that does not go through ws_mem.  The boundary call is
+ * made a fault site instead: first the session's allocator is asked for a
+ * block of the context's size (and given it straight back), so an allocator
+ * with a budget, or a fault plan, decides whether this session may have its
+ * frame context; a refusal is the same WSLAY_ERR_NOMEM outcome as libc
+ * failing inside wslay.  Interposing malloc instead is not possible for a
+ * shared library without replacing malloc for the whole process (-Wl,--wrap
+ * does not reach into libwslay.so), and wslay's frame API allocates nothing
+ * else (only at init). */
 static int frames_wslay_init(ws_frames *f) {
   struct wslay_frame_callbacks cb;
+  if (ws_mem_probe(f->m, WSLAY_FRAME_CTX_BYTES, "wslay") != 0) return -1;
   memset(&cb, 0, sizeof(cb));
   cb.send_callback = frames_send_cb;
   cb.recv_callback = frames_recv_cb;

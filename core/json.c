@@ -101,7 +101,7 @@ ws_json_status ws_json_parse(ws_mem *m, const char *text, size_t len,
   /* cJSON wants a NUL-terminated buffer to be safe from over-reads. */
   copy = ws_mem_strndup(m, text, len);
   if (!copy) return WS_JSON_NOMEM;
-  prev = ws_mem_enter(m);
+  prev = ws_mem_enter_dep(m, "cJSON");
   root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, 0);
   ws_mem_leave(prev);
   if (ws_mem_failures(m) != failures) {

@@ -8,6 +8,7 @@
  * and restored on exit (ws_mem_enter/ws_mem_leave). */
 #include "mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,37 +45,85 @@ void ws_mem_init(ws_mem *m, const ws_allocator *a) {
   }
 }
 
-void *ws_mem_malloc(ws_mem *m, size_t n) {
+static _Thread_local ws_mem *ws_mem_tls_current;
+
+/* The raw calls: count failures, leave the recorded site alone. */
+static void *raw_malloc(ws_mem *m, size_t n) {
   void *p = m->al.malloc(n ? n : 1, m->al.user_data);
   if (!p) m->failures++;
   return p;
 }
 
-void *ws_mem_calloc(ws_mem *m, size_t nmemb, size_t size) {
+static void *raw_realloc(ws_mem *m, void *p, size_t n) {
+  void *q = m->al.realloc(p, n ? n : 1, m->al.user_data);
+  if (!q) m->failures++;
+  return q;
+}
+
+/* Records the core call site and makes m current for the call. */
+static ws_mem *at(ws_mem *m, const char *file, int line, const char *func) {
+  ws_mem *prev = ws_mem_tls_current;
+  m->file = file;
+  m->line = line;
+  m->func = func;
+  m->dep = NULL;
+  m->dep_file = NULL;
+  ws_mem_tls_current = m;
+  return prev;
+}
+
+void *ws_mem_malloc_at(ws_mem *m, size_t n, const char *file, int line,
+                       const char *func) {
+  ws_mem *prev = at(m, file, line, func);
+  void *p = raw_malloc(m, n);
+  ws_mem_tls_current = prev;
+  return p;
+}
+
+void *ws_mem_calloc_at(ws_mem *m, size_t nmemb, size_t size, const char *file,
+                       int line, const char *func) {
+  ws_mem *prev;
   void *p;
   if (size && nmemb > SIZE_MAX / size) {
     m->failures++;
     return NULL;
   }
+  prev = at(m, file, line, func);
   p = m->al.calloc(nmemb ? nmemb : 1, size ? size : 1, m->al.user_data);
   if (!p) m->failures++;
+  ws_mem_tls_current = prev;
   return p;
 }
 
-void *ws_mem_realloc(ws_mem *m, void *p, size_t n) {
-  void *q = m->al.realloc(p, n ? n : 1, m->al.user_data);
-  if (!q) m->failures++;
+void *ws_mem_realloc_at(ws_mem *m, void *p, size_t n, const char *file,
+                        int line, const char *func) {
+  ws_mem *prev = at(m, file, line, func);
+  void *q = raw_realloc(m, p, n);
+  ws_mem_tls_current = prev;
   return q;
+}
+
+int ws_mem_probe_at(ws_mem *m, size_t n, const char *dep, const char *file,
+                    int line, const char *func) {
+  ws_mem *prev = at(m, file, line, func);
+  void *p;
+  m->dep = dep;
+  p = raw_malloc(m, n);
+  ws_mem_tls_current = prev;
+  if (!p) return -1;
+  m->al.free(p, m->al.user_data);
+  return 0;
 }
 
 void ws_mem_free(ws_mem *m, void *p) {
   if (p) m->al.free(p, m->al.user_data);
 }
 
-char *ws_mem_strndup(ws_mem *m, const char *s, size_t len) {
+char *ws_mem_strndup_at(ws_mem *m, const char *s, size_t len, const char *file,
+                        int line, const char *func) {
   char *d;
   if (len == SIZE_MAX) return NULL;
-  d = ws_mem_malloc(m, len + 1);
+  d = ws_mem_malloc_at(m, len + 1, file, line, func);
   if (!d) return NULL;
   memcpy(d, s, len);
   d[len] = '\0';
@@ -82,8 +131,6 @@ char *ws_mem_strndup(ws_mem *m, const char *s, size_t len) {
 }
 
 /* ---- per-thread current allocator for the dependency trampolines -------- */
-
-static _Thread_local ws_mem *ws_mem_tls_current;
 
 ws_mem *ws_mem_enter(ws_mem *m) {
   ws_mem *prev = ws_mem_tls_current;
@@ -97,6 +144,38 @@ void ws_mem_leave(ws_mem *prev) {
 
 ws_mem *ws_mem_current(void) {
   return ws_mem_tls_current;
+}
+
+ws_mem *ws_mem_enter_dep_at(ws_mem *m, const char *dep, const char *file,
+                            int line, const char *func) {
+  ws_mem *prev = ws_mem_tls_current;
+  if (m) {
+    at(m, file, line, func);
+    m->dep = dep;
+  }
+  ws_mem_tls_current = m;
+  return prev;
+}
+
+/* Formats the site of the allocation in progress on this thread. */
+size_t ws_alloc_site(char *buf, size_t cap) {
+  const ws_mem *m = ws_mem_tls_current;
+  int n;
+  if (!buf || !cap) return 0;
+  if (!m || !m->file)
+    n = snprintf(buf, cap, "?");
+  else if (m->dep && m->dep_file)
+    n = snprintf(buf, cap, "%s:%d %s [%s %s:%d]", m->file, m->line, m->func,
+                 m->dep, m->dep_file, m->dep_line);
+  else if (m->dep)
+    n = snprintf(buf, cap, "%s:%d %s [%s]", m->file, m->line, m->func, m->dep);
+  else
+    n = snprintf(buf, cap, "%s:%d %s", m->file, m->line, m->func);
+  if (n < 0) {
+    buf[0] = '\0';
+    return 0;
+  }
+  return (size_t)n < cap ? (size_t)n : cap - 1;
 }
 
 /* Every dependency block starts with this header: the allocator that made it
@@ -114,7 +193,7 @@ void *ws_dep_malloc(size_t n) {
     if (m) m->failures++;
     return NULL;
   }
-  h = m ? ws_mem_malloc(m, sizeof(dep_hdr) + n) : malloc(sizeof(dep_hdr) + n);
+  h = m ? raw_malloc(m, sizeof(dep_hdr) + n) : malloc(sizeof(dep_hdr) + n);
   if (!h) return NULL;
   h->owner = m;
   return h + 1;
@@ -139,7 +218,7 @@ void *ws_dep_realloc(void *p, size_t n) {
     return NULL;
   }
   /* A block stays with the allocator that made it. */
-  q = h->owner ? ws_mem_realloc(h->owner, h, sizeof(dep_hdr) + n)
+  q = h->owner ? raw_realloc(h->owner, h, sizeof(dep_hdr) + n)
                : realloc(h, sizeof(dep_hdr) + n);
   if (!q) return NULL;
   return q + 1;

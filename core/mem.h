@@ -17,17 +17,45 @@
 typedef struct ws_mem {
   ws_allocator al;        /* members never NULL after ws_mem_init */
   unsigned long failures; /* allocations that returned NULL */
+  /* Where the allocation in progress was asked for (ws_alloc_site): the
+   * core's call site, or the core's call into a dependency (dep names it;
+   * dep_file/dep_line are OpenSSL's own site, when it gives one). */
+  const char *file, *func, *dep, *dep_file;
+  int line, dep_line;
 } ws_mem;
+
+/* The call site of an allocation, as the trail shows it (CONTRACT 4).
+ * The build maps the source directory away, so files read "core/jwt.c". */
+#define WS_HERE __FILE__, __LINE__, __func__
 
 /* Copies a (may be NULL or partial) filling libc defaults. */
 void ws_mem_init(ws_mem *m, const ws_allocator *a);
 
-void *ws_mem_malloc(ws_mem *m, size_t n);
-void *ws_mem_calloc(ws_mem *m, size_t nmemb, size_t size);
-void *ws_mem_realloc(ws_mem *m, void *p, size_t n);
-void ws_mem_free(ws_mem *m, void *p);
+/* Each allocation records its call site (file, line, function) on m and
+ * enters m for the duration of the call, so an allocator can ask
+ * ws_alloc_site() where the block is wanted. */
+void *ws_mem_malloc_at(ws_mem *m, size_t n, const char *file, int line,
+                       const char *func);
+void *ws_mem_calloc_at(ws_mem *m, size_t nmemb, size_t size, const char *file,
+                       int line, const char *func);
+void *ws_mem_realloc_at(ws_mem *m, void *p, size_t n, const char *file,
+                        int line, const char *func);
 /* Copies len bytes and adds a NUL; NULL on failure. */
-char *ws_mem_strndup(ws_mem *m, const char *s, size_t len);
+char *ws_mem_strndup_at(ws_mem *m, const char *s, size_t len, const char *file,
+                        int line, const char *func);
+void ws_mem_free(ws_mem *m, void *p);
+
+/* Asks m for n bytes on behalf of dependency dep and frees them at once: the
+ * fault site of an allocation a dependency makes on libc (wslay).  0, or -1
+ * when refused (counted as a failure). */
+int ws_mem_probe_at(ws_mem *m, size_t n, const char *dep, const char *file,
+                    int line, const char *func);
+
+#define ws_mem_probe(m, n, dep) ws_mem_probe_at((m), (n), (dep), WS_HERE)
+#define ws_mem_malloc(m, n) ws_mem_malloc_at((m), (n), WS_HERE)
+#define ws_mem_calloc(m, a, b) ws_mem_calloc_at((m), (a), (b), WS_HERE)
+#define ws_mem_realloc(m, p, n) ws_mem_realloc_at((m), (p), (n), WS_HERE)
+#define ws_mem_strndup(m, s, n) ws_mem_strndup_at((m), (s), (n), WS_HERE)
 
 static inline unsigned long ws_mem_failures(const ws_mem *m) {
   return m->failures;
@@ -37,6 +65,12 @@ static inline unsigned long ws_mem_failures(const ws_mem *m) {
  * until ws_mem_leave; returns the previous one (NULL: libc).  Nests. */
 ws_mem *ws_mem_enter(ws_mem *m);
 void ws_mem_leave(ws_mem *prev);
+/* ws_mem_enter for a call into dependency dep ("cJSON", "OpenSSL"), made at
+ * the given site: its allocations are reported there.  Leave with
+ * ws_mem_leave (the next core allocation records its own site). */
+ws_mem *ws_mem_enter_dep_at(ws_mem *m, const char *dep, const char *file,
+                            int line, const char *func);
+#define ws_mem_enter_dep(m, dep) ws_mem_enter_dep_at((m), (dep), WS_HERE)
 /* The allocator currently entered on this thread, or NULL. */
 ws_mem *ws_mem_current(void);
 

@@ -18,28 +18,38 @@ __attribute__((noinline)) void ws_fault_injected(ws_fault_env *f,
   snprintf(e->site, sizeof(e->site), "%s", site);
 }
 
-static int hit(ws_fault_env *f, ws_fault_kind kind, const char *site) {
+/* One hit: the site is formatted only when someone will read it. */
+static int hit_at(ws_fault_env *f, ws_fault_kind kind, const char *what,
+                  int line) {
+  char site[WS_FAULT_SITE_MAX];
   unsigned long n;
-  if (!ws_fault_hit(&f->plan, kind, &n)) return 0;
-  ws_fault_injected(f, kind, n, site);
-  return 1;
+  int fail = ws_fault_hit(&f->plan, kind, &n);
+  if (!fail && !f->on_hit) return 0;
+  if (what)
+    snprintf(site, sizeof(site), "%s:%d %s", __FILE__, line, what);
+  else
+    ws_alloc_site(site, sizeof(site));
+  if (f->on_hit) f->on_hit(f->on_hit_ud, kind, n, site, fail);
+  if (fail) ws_fault_injected(f, kind, n, site);
+  return fail;
 }
+#define hit(f, kind, what) hit_at((f), (kind), (what), __LINE__)
 
 /* ---- allocation: the plan in front of the counting allocator ------------- */
 
 static void *fa_malloc(size_t size, void *ud) {
   ws_fault_env *f = ud;
-  if (hit(f, WS_FAULT_ALLOC, "alloc")) return NULL;
+  if (hit(f, WS_FAULT_ALLOC, NULL)) return NULL;
   return f->counted.malloc(size, f->counted.user_data);
 }
 static void *fa_calloc(size_t a, size_t b, void *ud) {
   ws_fault_env *f = ud;
-  if (hit(f, WS_FAULT_ALLOC, "alloc")) return NULL;
+  if (hit(f, WS_FAULT_ALLOC, NULL)) return NULL;
   return f->counted.calloc(a, b, f->counted.user_data);
 }
 static void *fa_realloc(void *p, size_t size, void *ud) {
   ws_fault_env *f = ud;
-  if (hit(f, WS_FAULT_ALLOC, "alloc")) return NULL;
+  if (hit(f, WS_FAULT_ALLOC, NULL)) return NULL;
   return f->counted.realloc(p, size, f->counted.user_data);
 }
 static void fa_free(void *p, void *ud) {
@@ -47,7 +57,7 @@ static void fa_free(void *p, void *ud) {
   f->counted.free(p, f->counted.user_data);
 }
 
-/* ---- id generators and attribute reads ----------------------------------- */
+/* ---- id generators, attribute reads, randomness -------------------------- */
 
 static const char *kind_tag(ws_id_kind k) {
   return ws_attr_name((ws_attr)k) ? ws_attr_name((ws_attr)k) : "?";
@@ -55,32 +65,33 @@ static const char *kind_tag(ws_id_kind k) {
 
 static int fe_idgen(const ws_env *env, ws_id_kind k, char *buf, size_t cap) {
   ws_fault_env *f = env->user_data;
-  char site[48];
-  snprintf(site, sizeof(site), "idgen.primary:%s", kind_tag(k));
-  if (hit(f, WS_FAULT_IDGEN, site)) return -1;
-  /* The inner generator sees the inner environment (its own user data). */
+  char what[48];
+  snprintf(what, sizeof(what), "idgen.primary:%s", kind_tag(k));
+  if (hit(f, WS_FAULT_IDGEN, what)) return -1;
+  /* A custom generator sees the inner environment (its own user data); the
+   * default one draws from this decorator's randomness. */
   return f->inner.idgen ? f->inner.idgen(&f->inner, k, buf, cap)
-                        : ws_idgen_primary_default(&f->inner, k, buf, cap);
+                        : ws_idgen_primary_default(&f->env, k, buf, cap);
 }
 
 static int fe_idgen_fallback(const ws_env *env, ws_id_kind k, char *buf,
                              size_t cap) {
   ws_fault_env *f = env->user_data;
-  char site[48];
-  snprintf(site, sizeof(site), "idgen.fallback:%s", kind_tag(k));
-  if (hit(f, WS_FAULT_IDGEN, site)) return -1;
+  char what[48];
+  snprintf(what, sizeof(what), "idgen.fallback:%s", kind_tag(k));
+  if (hit(f, WS_FAULT_IDGEN, what)) return -1;
   return f->inner.idgen_fallback
              ? f->inner.idgen_fallback(&f->inner, k, buf, cap)
-             : ws_idgen_fallback_default(&f->inner, k, buf, cap);
+             : ws_idgen_fallback_default(&f->env, k, buf, cap);
 }
 
 static int fe_attr(const ws_env *env, const ws_context *ctx, ws_attr a,
                    const char **v, size_t *n) {
   ws_fault_env *f = env->user_data;
-  char site[48];
-  snprintf(site, sizeof(site), "attr:%s",
+  char what[48];
+  snprintf(what, sizeof(what), "attr:%s",
            ws_attr_name(a) ? ws_attr_name(a) : "?");
-  if (hit(f, WS_FAULT_ATTR, site)) return -1;
+  if (hit(f, WS_FAULT_ATTR, what)) return -1;
   return f->inner.attr_read ? f->inner.attr_read(&f->inner, ctx, a, v, n)
                             : ws_context_attr_default(ctx, a, v, n);
 }
@@ -92,6 +103,7 @@ static int64_t fe_now(void *ud) {
 
 static int fe_random(void *ud, uint8_t *buf, size_t len) {
   ws_fault_env *f = ud;
+  if (hit(f, WS_FAULT_RANDOM, "random")) return -1;
   return f->inner.random(f->inner.user_data, buf, len);
 }
 
@@ -116,4 +128,50 @@ void ws_fault_env_init(ws_fault_env *f, const ws_env *inner,
   f->env.idgen_fallback = fe_idgen_fallback;
   f->env.attr_read = fe_attr;
   f->env.user_data = f;
+}
+
+/* Writes s as a JSON string body (quotes and backslashes escaped). */
+static size_t put_json_str(char *buf, size_t cap, size_t at, const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    char tmp[8];
+    size_t k, n;
+    if (c == '"' || c == '\\') {
+      tmp[0] = '\\';
+      tmp[1] = (char)c;
+      n = 2;
+    } else if (c < 0x20) {
+      n = (size_t)snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+    } else {
+      tmp[0] = (char)c;
+      n = 1;
+    }
+    for (k = 0; k < n; k++, at++)
+      if (at + 1 < cap) buf[at] = tmp[k];
+  }
+  return at;
+}
+
+static size_t put(char *buf, size_t cap, size_t at, const char *s) {
+  for (; *s; s++, at++)
+    if (at + 1 < cap) buf[at] = *s;
+  return at;
+}
+
+size_t ws_fault_trail_json(const ws_fault_env *f, char *buf, size_t cap) {
+  size_t at = 0, i;
+  char num[32];
+  at = put(buf, cap, at, "[");
+  for (i = 0; i < f->trail_len; i++) {
+    const ws_fault_event *e = &f->trail[i];
+    at = put(buf, cap, at, i ? ",{\"kind\":\"" : "{\"kind\":\"");
+    at = put(buf, cap, at, ws_fault_kind_name(e->kind));
+    snprintf(num, sizeof(num), "\",\"n\":%lu,\"site\":\"", e->n);
+    at = put(buf, cap, at, num);
+    at = put_json_str(buf, cap, at, e->site);
+    at = put(buf, cap, at, "\"}");
+  }
+  at = put(buf, cap, at, "]");
+  if (cap) buf[at < cap ? at : cap - 1] = '\0';
+  return at;
 }

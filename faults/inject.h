@@ -4,9 +4,11 @@
  * trail.  Allocation hits are counted on a counting allocator underneath, so
  * live blocks after the session is freed are visible without LeakSanitizer.
  *
- * Sites: idgen hits are "idgen.primary:<kind>" or "idgen.fallback:<kind>",
- * attr hits "attr:<attribute>"; allocation hits are "alloc" until the core
- * passes call sites through ws_mem. */
+ * Sites (CONTRACT 4: "<file>:<line> <function>"): an allocation's is the
+ * core's call site from ws_alloc_site() ("core/jwt.c:131 ws_jwt_verify", or
+ * "core/crypto.c:335 ws_crypto_verify [OpenSSL ../crypto/evp/digest.c:120]"
+ * inside a dependency); idgen, attr and random hits name the decorator's
+ * call and what it was for ("faults/inject.c:90 idgen.primary:thread_id"). */
 #ifndef WS_FAULT_INJECT_H
 #define WS_FAULT_INJECT_H
 
@@ -15,12 +17,18 @@
 #include "wsgate/wsgate.h"
 
 #define WS_FAULT_TRAIL_MAX 64
+#define WS_FAULT_SITE_MAX 128
 
 typedef struct ws_fault_event {
   ws_fault_kind kind;
   unsigned long n;
-  char site[48];
+  char site[WS_FAULT_SITE_MAX];
 } ws_fault_event;
+
+/* Called for every hit when set (--list-faults): failed says whether the
+ * plan failed it. */
+typedef void (*ws_fault_hit_fn)(void *ud, ws_fault_kind kind, unsigned long n,
+                                const char *site, int failed);
 
 typedef struct ws_fault_env {
   ws_env env;   /* give this to ws_session_new */
@@ -30,15 +38,23 @@ typedef struct ws_fault_env {
   ws_allocator counted; /* the counting allocator, under the plan */
   ws_fault_event trail[WS_FAULT_TRAIL_MAX];
   size_t trail_len, trail_dropped;
+  ws_fault_hit_fn on_hit; /* optional */
+  void *on_hit_ud;
 } ws_fault_env;
 
 /* Wraps inner (copied); the plan is copied too.  inner->alloc becomes the
- * allocator under the counter. */
+ * allocator under the counter.  The default id generators, when inner has
+ * none, run on the decorated environment, so their randomness is a fault
+ * site too. */
 void ws_fault_env_init(ws_fault_env *f, const ws_env *inner,
                        const ws_fault_plan *plan);
 
 /* Every injection passes through here: a place for a breakpoint. */
 void ws_fault_injected(ws_fault_env *f, ws_fault_kind kind, unsigned long n,
                        const char *site);
+
+/* Appends the trail as a JSON array ([{"kind":..,"n":..,"site":..},...]) to
+ * buf; returns the length it needs (like snprintf). */
+size_t ws_fault_trail_json(const ws_fault_env *f, char *buf, size_t cap);
 
 #endif

@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *const kind_names[WS_FAULT_KINDS_] = {"alloc", "idgen",
-                                                        "attr"};
+                                                        "attr", "random"};
 
 int ws_fault_kind_from_name(const char *name, size_t len) {
   int k;

@@ -4,7 +4,10 @@
  * the caller, consulted through ws_fault_hit() at every fault point.
  * Specs: "KIND@N" fails the N-th hit of KIND (1-based), "KIND@N+" the N-th
  * and every later one, "KIND@*" every hit; a rate P with a seed S fails each
- * hit with probability P, reproducibly.  Kinds: alloc, idgen, attr. */
+ * hit with probability P, reproducibly.  Kinds: alloc, idgen, attr, and
+ * random (each call of the environment's randomness source: a getrandom()
+ * that fails is a real failure the id generators must survive).  The clock
+ * is not a kind: ws_env's now() has no way to fail. */
 #ifndef WS_FAULT_PLAN_H
 #define WS_FAULT_PLAN_H
 
@@ -15,6 +18,7 @@ typedef enum ws_fault_kind {
   WS_FAULT_ALLOC = 0,
   WS_FAULT_IDGEN,
   WS_FAULT_ATTR,
+  WS_FAULT_RANDOM, /* each call of env->random (the id generators' source) */
   WS_FAULT_KINDS_
 } ws_fault_kind;
 
@@ -63,7 +67,7 @@ int ws_fault_hit(ws_fault_plan *p, ws_fault_kind kind, unsigned long *n);
 
 /* Compact binary plan for fuzz targets (leading input bytes choose the
  * plan, as libxml2's fuzzers do).  Layout: byte 0 = number of rules r (mod
- * 5, so 0..4), then r rules of 3 bytes each: kind (mod 3), mode (mod 3),
+ * 5, so 0..4), then r rules of 3 bytes each: kind (mod 4), mode (mod 3),
  * n (1 + byte).  Decodes from data[0..len) and returns the bytes used (at
  * most 13); a short input simply yields fewer rules. */
 size_t ws_fault_plan_decode(ws_fault_plan *p, const uint8_t *data, size_t len);

@@ -50,6 +50,15 @@ static void run_plan(const char *const *specs, run *r) {
   assert_int_equal(r->fe.counts.live_blocks, 0);
 }
 
+/* A site is "<file>:<line> <what>" (CONTRACT 4). */
+static void assert_site(const char *site, const char *what) {
+  const char *sp = strchr(site, ' ');
+  assert_non_null(sp);
+  assert_true(strncmp(site, "faults/inject.c:", 16) == 0);
+  assert_true(strspn(site + 16, "0123456789") == (size_t)(sp - site - 16));
+  assert_string_equal(sp + 1, what);
+}
+
 static const char *code(const run *r) {
   return ws_diag_get(r->o.diag)->code;
 }
@@ -76,7 +85,7 @@ static void test_primary_idgen_absorbed(void **st) {
   assert_int_equal(r.o.trail[0].event, WS_TRAIL_IDGEN_FALLBACK);
   assert_int_equal(r.o.trail[0].attr, WS_ATTR_THREAD_ID);
   assert_int_equal(r.fe.trail_len, 1);
-  assert_string_equal(r.fe.trail[0].site, "idgen.primary:thread_id");
+  assert_site(r.fe.trail[0].site, "idgen.primary:thread_id");
   assert_int_equal(r.fe.trail[0].n, 1);
 }
 
@@ -87,7 +96,7 @@ static void test_both_idgens_exhausted(void **st) {
   run_plan(p, &r);
   assert_string_equal(code(&r), "CTX_IDGEN_EXHAUSTED");
   assert_int_equal(r.o.http_status, 503);
-  assert_string_equal(r.fe.trail[1].site, "idgen.fallback:thread_id");
+  assert_site(r.fe.trail[1].site, "idgen.fallback:thread_id");
 }
 
 static void test_attr_names_the_attribute(void **st) {
@@ -97,7 +106,98 @@ static void test_attr_names_the_attribute(void **st) {
   run_plan(p, &r);
   assert_string_equal(code(&r), "CTX_ATTR_WEBSOCKET_CLIENT_ID");
   assert_int_equal(r.o.http_status, 500);
-  assert_string_equal(r.fe.trail[0].site, "attr:websocket_client_id");
+  assert_site(r.fe.trail[0].site, "attr:websocket_client_id");
+}
+
+/* The id generators' randomness is a fault kind of its own: one failed
+ * draw is absorbed by the fallback, every draw failing exhausts both. */
+static void test_random_absorbed_then_exhausted(void **st) {
+  static const char *const once[] = {"random@1", NULL};
+  static const char *const all[] = {"random@*", NULL};
+  run r;
+  (void)st;
+  run_plan(once, &r);
+  assert_string_equal(code(&r), "CLOSE_CLIENT");
+  assert_int_equal(r.o.trail_len, 1);
+  assert_int_equal(r.o.trail[0].event, WS_TRAIL_IDGEN_FALLBACK);
+  assert_int_equal(r.fe.trail[0].kind, WS_FAULT_RANDOM);
+  assert_site(r.fe.trail[0].site, "random");
+  run_plan(all, &r);
+  assert_string_equal(code(&r), "CTX_IDGEN_EXHAUSTED");
+  assert_int_equal(r.fe.trail_len, 2);
+}
+
+typedef struct listing {
+  unsigned long allocs, core, openssl, cjson, wslay;
+  char bad[WS_FAULT_SITE_MAX];
+} listing;
+
+/* Each allocation site is "core/<file>.c:<line> <function>", with the
+ * dependency in brackets when the block is one of theirs. */
+static void on_hit(void *ud, ws_fault_kind kind, unsigned long n,
+                   const char *site, int failed) {
+  listing *l = ud;
+  const char *colon = strchr(site, ':'), *sp = strchr(site, ' ');
+  (void)failed;
+  if (kind != WS_FAULT_ALLOC) return;
+  l->allocs++;
+  if (n != l->allocs || strncmp(site, "core/", 5) != 0 || !colon || !sp ||
+      colon > sp || strspn(colon + 1, "0123456789") != (size_t)(sp - colon - 1))
+    snprintf(l->bad, sizeof(l->bad), "%s", site);
+  if (strstr(site, "[OpenSSL "))
+    l->openssl++;
+  else if (strstr(site, "[cJSON]"))
+    l->cjson++;
+  else if (strstr(site, "[wslay]"))
+    l->wslay++;
+  else
+    l->core++;
+}
+
+static void test_alloc_sites_name_the_call(void **st) {
+  tu_env base;
+  ws_fault_env fe;
+  ws_session *s = NULL;
+  listing l;
+  const uint8_t *d;
+  (void)st;
+  memset(&l, 0, sizeof(l));
+  tu_env_init(&base, NOW, 11);
+  base.env.alloc.malloc = NULL;
+  ws_fault_env_init(&fe, &base.env, NULL);
+  fe.on_hit = on_hit;
+  fe.on_hit_ud = &l;
+  assert_int_equal(ws_session_new(&s, cfg, keys, &fe.env), WS_OK);
+  ws_session_recv(s, stream.p, stream.n);
+  while (ws_session_send(s, &d) > 0) {
+  }
+  ws_session_free(s);
+  assert_string_equal(l.bad, "");
+  assert_int_equal(l.allocs, fe.plan.hits[WS_FAULT_ALLOC]);
+  assert_true(l.core > 0);
+  assert_true(l.openssl > 0);   /* ES256 verify */
+  assert_true(l.cjson > 0);     /* header, claims, the user_message */
+  assert_int_equal(l.wslay, 1); /* the frame context, once */
+}
+
+/* The outcome's faults list, as `wsgate session` prints it. */
+static void test_trail_json(void **st) {
+  static const char *const p[] = {"attr@3", NULL};
+  run r;
+  char buf[512], small[8];
+  size_t n;
+  (void)st;
+  run_plan(p, &r);
+  n = ws_fault_trail_json(&r.fe, buf, sizeof(buf));
+  assert_int_equal(n, strlen(buf));
+  {
+    static const char want[] =
+        "[{\"kind\":\"attr\",\"n\":3,\"site\":\"faults/inject.c:";
+    assert_memory_equal(buf, want, sizeof(want) - 1);
+  }
+  assert_non_null(strstr(buf, " attr:websocket_client_id\"}]"));
+  assert_int_equal(ws_fault_trail_json(&r.fe, small, sizeof(small)), n);
+  assert_int_equal(strlen(small), 7);
 }
 
 /* Every allocation hit, failed once and from there on. */
@@ -160,6 +260,9 @@ int main(void) {
       cmocka_unit_test(test_primary_idgen_absorbed),
       cmocka_unit_test(test_both_idgens_exhausted),
       cmocka_unit_test(test_attr_names_the_attribute),
+      cmocka_unit_test(test_random_absorbed_then_exhausted),
+      cmocka_unit_test(test_alloc_sites_name_the_call),
+      cmocka_unit_test(test_trail_json),
       cmocka_unit_test(test_every_alloc_point),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -48,6 +48,13 @@ typedef struct ws_allocator {
   void *user_data;
 } ws_allocator;
 
+/* Called from inside an allocator callback: writes where the core asked for
+ * the allocation in progress on this thread, as "<file>:<line> <function>"
+ * (a call into a dependency adds " [cJSON]", " [OpenSSL <file>:<line>]" or
+ * " [wslay]"), or "?" outside a session call.  Returns the length written
+ * (truncated to cap - 1).  This is how a fault injector names its sites. */
+size_t ws_alloc_site(char *buf, size_t cap);
+
 /* ---- the user execution context ------------------------------------------ */
 
 typedef enum ws_attr {
