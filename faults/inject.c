@@ -130,8 +130,7 @@ void ws_fault_env_init(ws_fault_env *f, const ws_env *inner,
   f->env.user_data = f;
 }
 
-/* Writes s as a JSON string body (quotes and backslashes escaped). */
-static size_t put_json_str(char *buf, size_t cap, size_t at, const char *s) {
+size_t ws_fault_json_str(char *buf, size_t cap, size_t at, const char *s) {
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
     char tmp[8];
@@ -168,7 +167,7 @@ size_t ws_fault_trail_json(const ws_fault_env *f, char *buf, size_t cap) {
     at = put(buf, cap, at, ws_fault_kind_name(e->kind));
     snprintf(num, sizeof(num), "\",\"n\":%lu,\"site\":\"", e->n);
     at = put(buf, cap, at, num);
-    at = put_json_str(buf, cap, at, e->site);
+    at = ws_fault_json_str(buf, cap, at, e->site);
     at = put(buf, cap, at, "\"}");
   }
   at = put(buf, cap, at, "]");

@@ -57,4 +57,9 @@ void ws_fault_injected(ws_fault_env *f, ws_fault_kind kind, unsigned long n,
  * buf; returns the length it needs (like snprintf). */
 size_t ws_fault_trail_json(const ws_fault_env *f, char *buf, size_t cap);
 
+/* Writes s as the body of a JSON string (quotes, backslashes and control
+ * bytes escaped) at buf[at], keeping within cap - 1; returns the new at,
+ * counting what did not fit (like snprintf). */
+size_t ws_fault_json_str(char *buf, size_t cap, size_t at, const char *s);
+
 #endif

@@ -54,6 +54,63 @@ echo '{"first_message_auth":true}' > "$tmp/fma.json"
 "$ws" session < /dev/null > "$tmp/o6"
 [ "$(field "$tmp/o6" diag)" = HS_INCOMPLETE ] && ok || bad "empty input: $(cat "$tmp/o6")"
 
+# Faults (CONTRACT 4): the outcome lists what was injected, and the diag
+# blames it; --list-faults prints every hit on stderr.
+"$ws" session --keys "$keys" --now 1700000000 --fault attr@2 < "$tmp/chat.bin" > "$tmp/f1"
+[ "$(field "$tmp/f1" diag)" = CTX_ATTR_THREAD_ID ] && ok || bad "attr@2: $(cat "$tmp/f1")"
+[ "$(field "$tmp/f1" http_status)" = 500 ] && ok || bad "attr@2 status"
+$py - "$tmp/f1" <<'PY' && ok || bad "attr@2 faults member: $(cat "$tmp/f1")"
+import json, re, sys
+f = json.load(open(sys.argv[1]))["faults"]
+assert len(f) == 1 and f[0]["kind"] == "attr" and f[0]["n"] == 2, f
+assert re.fullmatch(r"faults/inject\.c:\d+ attr:thread_id", f[0]["site"]), f
+PY
+"$ws" session --keys "$keys" --now 1700000000 --fault idgen@1 < "$tmp/chat.bin" > "$tmp/f2"
+[ "$(field "$tmp/f2" diag)" = CLOSE_CLIENT ] && ok || bad "idgen@1 must be absorbed: $(cat "$tmp/f2")"
+grep -q '"trail":\[{"event":"idgen_fallback","attr":"thread_id"}\]' "$tmp/f2" && ok || bad "idgen@1 trail: $(cat "$tmp/f2")"
+"$ws" session --keys "$keys" --now 1700000000 --fault 'idgen@*' < "$tmp/chat.bin" > "$tmp/f3"
+[ "$(field "$tmp/f3" diag)" = CTX_IDGEN_EXHAUSTED ] && ok || bad "idgen@*: $(cat "$tmp/f3")"
+[ "$(field "$tmp/f3" http_status)" = 503 ] && ok || bad "idgen@* status"
+"$ws" session --keys "$keys" --now 1700000000 --config "$tmp/fma.json" --fault 'idgen@*' < "$tmp/fma.bin" > "$tmp/f4"
+[ "$(field "$tmp/f4" diag)" = CTX_IDGEN_EXHAUSTED ] && ok || bad "fma idgen@*: $(cat "$tmp/f4")"
+[ "$(field "$tmp/f4" close_code)" = 1013 ] && ok || bad "fma idgen@* close: $(cat "$tmp/f4")"
+"$ws" session --keys "$keys" --now 1700000000 --fault 'alloc@1' < "$tmp/chat.bin" > "$tmp/f5"
+[ "$(field "$tmp/f5" diag)" = HS_NOMEM ] && ok || bad "alloc@1: $(cat "$tmp/f5")"
+"$ws" session --keys "$keys" --now 1700000000 --list-faults < "$tmp/chat.bin" > "$tmp/f6" 2> "$tmp/hits"
+cmp -s "$tmp/o1" "$tmp/f6" && ok || bad "--list-faults changes the outcome"
+$py - "$tmp/hits" <<'PY' && ok || bad "--list-faults lines"
+import json, re, sys
+hits = [json.loads(l) for l in open(sys.argv[1])]
+kinds = {h["kind"] for h in hits}
+assert kinds == {"alloc", "idgen", "attr", "random"}, kinds
+for k in kinds:
+    ns = [h["n"] for h in hits if h["kind"] == k]
+    assert ns == list(range(1, len(ns) + 1)), (k, ns)
+for h in hits:
+    assert re.fullmatch(r"(core|faults)/[a-z_]+\.c:\d+ \S+( \[.*\])?", h["site"]), h
+assert any("[OpenSSL " in h["site"] for h in hits)
+assert any("[cJSON]" in h["site"] for h in hits)
+assert sum("[wslay]" in h["site"] for h in hits) == 1
+PY
+"$ws" session --keys "$keys" --now 1700000000 --fault-rate 0.2 --fault-seed 9 < "$tmp/chat.bin" > "$tmp/r1"
+"$ws" session --keys "$keys" --now 1700000000 --fault-rate 0.2 --fault-seed 9 < "$tmp/chat.bin" > "$tmp/r2"
+cmp -s "$tmp/r1" "$tmp/r2" && ok || bad "--fault-rate with a seed is not reproducible"
+grep -q '"faults":\[{' "$tmp/r1" && ok || bad "--fault-rate 0.2 injected nothing: $(cat "$tmp/r1")"
+
+# sweep: clean summary last, exit 0; then a failing point replays.
+"$ws" sweep --keys "$keys" --now 1700000000 --json-out "$tmp/fails" "$tmp/chat.bin" "$tmp/exp.bin" > "$tmp/s1" 2> "$tmp/s1err"; rc=$?
+[ $rc -eq 0 ] && ok || bad "sweep exit $rc: $(cat "$tmp/s1err")"
+[ "$(wc -l < "$tmp/s1")" -eq 3 ] && ok || bad "sweep: one line per input plus the summary"
+tail -n 1 "$tmp/s1" | grep -q '"inputs":2,"points":[1-9][0-9]*,"absorbed":[0-9]*,"diagnosed":[0-9]*,"unexplained":0,"misattributed":0,"leaked":0,"crashed":0' && ok || bad "sweep summary: $(tail -n 1 "$tmp/s1")"
+grep -q 'chat.bin: [0-9]* points, 0 failing' "$tmp/s1err" && ok || bad "sweep progress: $(cat "$tmp/s1err")"
+[ ! -s "$tmp/fails" ] && ok || bad "clean sweep wrote failures"
+"$ws" sweep --keys "$keys" --now 1700000000 --kinds attr "$tmp/chat.bin" > "$tmp/s2" 2>/dev/null
+$py - "$tmp/s2" <<'PY' && ok || bad "--kinds attr: $(tail -n 1 "$tmp/s2")"
+import json, sys
+s = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+assert s["hits"]["attr"] > 0 and s["points"] == 2 * s["hits"]["attr"], s
+PY
+
 # diags --json is valid JSON with every member, and the README table is the
 # table's markdown rendering.
 "$ws" diags --json > "$tmp/d.json" && ok || bad "diags --json exit"
@@ -79,8 +136,15 @@ expect2 session --bogus
 expect2 session --chunk 0
 expect2 session --now abc
 expect2 session --keys
-expect2 session --fault alloc@1
-expect2 session --list-faults
+expect2 session --fault alloc@0
+expect2 session --fault bogus@1
+expect2 session --fault alloc@x
+expect2 session --fault-rate 2
+expect2 session --fault-seed 3
+expect2 sweep --keys "$keys"
+expect2 sweep --kinds alloc,bogus "$tmp/chat.bin"
+expect2 sweep --fault alloc@1 "$tmp/chat.bin"
+expect2 sweep /nonexistent/input.bin
 expect2 session --keys /nonexistent/jwks.json
 expect2 session --config /nonexistent/cfg.json
 echo '{"keys":[{"kty":"oct","k":"!!"}]}' > "$tmp/badkeys.json"

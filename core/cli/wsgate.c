@@ -1,18 +1,28 @@
 /* wsgate — command line (CONTRACT 5).
  *
  *   wsgate session [--keys JWKS] [--config JSON] [--now T] [--chunk N]
- *                  [--seed S] [--out FILE] < client-bytes
+ *                  [--seed S] [--out FILE] [--fault SPEC]... [--list-faults]
+ *                  [--fault-rate P --fault-seed S] < client-bytes
+ *   wsgate sweep [--keys JWKS] [--config JSON] [--now T] [--kinds K,...]
+ *                [--json-out FILE] INPUT...
  *   wsgate diags [--json | --markdown]
  *
- * Exit status: 0 when an outcome was printed (whatever it was), 2 for bad
+ * session: exit 0 when an outcome was printed (whatever it was).  sweep:
+ * exit 0 when every point kept the promise, 1 otherwise.  Both: 2 for bad
  * arguments or unreadable/invalid files, 1 for other failures. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "inject.h"
+#include "plan.h"
+#include "run.h"
+#include "sweep.h"
 #include "sysenv.h"
 #include "wsgate/wsgate.h"
 
@@ -20,8 +30,14 @@
 
 static const char usage[] =
     "usage: wsgate session [--keys JWKS] [--config JSON] [--now UNIX_SECONDS]\n"
-    "                      [--chunk N] [--seed S] [--out FILE] < client-bytes\n"
-    "       wsgate diags [--json | --markdown]\n";
+    "                      [--chunk N] [--seed S] [--out FILE]\n"
+    "                      [--fault KIND@N|KIND@N+|KIND@*]... [--list-faults]\n"
+    "                      [--fault-rate P --fault-seed S] < client-bytes\n"
+    "       wsgate sweep [--keys JWKS] [--config JSON] [--now T] [--chunk N]\n"
+    "                    [--seed S] [--kinds alloc,idgen,attr,random]\n"
+    "                    [--json-out FILE] INPUT...\n"
+    "       wsgate diags [--json | --markdown]\n"
+    "fault kinds: alloc, idgen, attr, random\n";
 
 static int die_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -149,159 +165,346 @@ static int cmd_diags(int argc, char **argv) {
 }
 
 typedef struct session_opts {
-  const char *keys, *config, *out;
+  const char *keys, *config, *out, *json_out;
   long long now, chunk, seed;
-  int has_now;
+  int has_now, list_faults;
+  ws_fault_plan plan;
+  int has_rate, has_fault_seed;
+  double rate;
+  long long fault_seed;
+  unsigned kinds; /* sweep */
 } session_opts;
 
-static int parse_session_args(int argc, char **argv, session_opts *o) {
+static int parse_kinds(const char *v, unsigned *kinds) {
+  const char *p = v;
+  *kinds = 0;
+  while (*p) {
+    size_t n = strcspn(p, ",");
+    int k = ws_fault_kind_from_name(p, n);
+    if (k < 0) return -1;
+    *kinds |= 1u << k;
+    p += n;
+    if (*p == ',') p++;
+  }
+  return *kinds ? 0 : -1;
+}
+
+/* The options of `session` and `sweep`; sweep allows --kinds and --json-out
+ * but no --fault, --out or --list-faults. */
+static int parse_args(const char *cmd, int sweep, int *argc, char ***argv,
+                      session_opts *o) {
   int i;
+  char err[160];
   memset(o, 0, sizeof(*o));
   o->seed = 1;
-  for (i = 0; i < argc; i += 2) {
-    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--fault") == 0 || strcmp(a, "--list-faults") == 0 ||
-        strcmp(a, "--fault-rate") == 0 || strcmp(a, "--fault-seed") == 0)
-      return die_usage(
-          "session: %s: fault injection is not available in this "
-          "build yet (it arrives with the fault layer)",
-          a);
+  o->kinds = (1u << WS_FAULT_KINDS_) - 1;
+  ws_fault_plan_init(&o->plan);
+  for (i = 0; i < *argc; i += 2) {
+    const char *a = (*argv)[i], *v = i + 1 < *argc ? (*argv)[i + 1] : NULL;
+    if (sweep && strncmp(a, "--", 2) != 0) break; /* the inputs */
+    if (!sweep && strcmp(a, "--list-faults") == 0) {
+      o->list_faults = 1;
+      i--;
+      continue;
+    }
     if (!v)
-      return die_usage("session: unknown argument or missing value: %s", a);
+      return die_usage("%s: unknown argument or missing value: %s", cmd, a);
     if (strcmp(a, "--keys") == 0) {
       o->keys = v;
     } else if (strcmp(a, "--config") == 0) {
       o->config = v;
-    } else if (strcmp(a, "--out") == 0) {
+    } else if (!sweep && strcmp(a, "--out") == 0) {
       o->out = v;
+    } else if (sweep && strcmp(a, "--json-out") == 0) {
+      o->json_out = v;
+    } else if (sweep && strcmp(a, "--kinds") == 0) {
+      if (parse_kinds(v, &o->kinds))
+        return die_usage(
+            "%s: --kinds: '%s' is not a list of alloc, idgen, attr, random",
+            cmd, v);
     } else if (strcmp(a, "--now") == 0) {
       if (parse_ll(v, 0, 253402300799LL, &o->now))
         return die_usage(
-            "session: --now: '%s' is not Unix seconds (0..253402300799)", v);
+            "%s: --now: '%s' is not Unix seconds (0..253402300799)", cmd, v);
       o->has_now = 1;
     } else if (strcmp(a, "--chunk") == 0) {
       if (parse_ll(v, 1, 1 << 30, &o->chunk))
-        return die_usage("session: --chunk: '%s' is not a size in [1, 2^30]",
+        return die_usage("%s: --chunk: '%s' is not a size in [1, 2^30]", cmd,
                          v);
     } else if (strcmp(a, "--seed") == 0) {
       if (parse_ll(v, 0, LLONG_MAX, &o->seed))
-        return die_usage("session: --seed: '%s' is not a non-negative integer",
+        return die_usage("%s: --seed: '%s' is not a non-negative integer", cmd,
                          v);
+    } else if (!sweep && strcmp(a, "--fault") == 0) {
+      if (ws_fault_plan_add(&o->plan, v, err, sizeof(err)) != 0)
+        return die_usage("%s: --fault: %s", cmd, err);
+    } else if (!sweep && strcmp(a, "--fault-rate") == 0) {
+      char *end;
+      errno = 0;
+      o->rate = strtod(v, &end);
+      if (errno || end == v || *end || !(o->rate >= 0.0 && o->rate <= 1.0))
+        return die_usage(
+            "%s: --fault-rate: '%s' is not a probability in "
+            "[0, 1]",
+            cmd, v);
+      o->has_rate = 1;
+    } else if (!sweep && strcmp(a, "--fault-seed") == 0) {
+      if (parse_ll(v, 0, LLONG_MAX, &o->fault_seed))
+        return die_usage(
+            "%s: --fault-seed: '%s' is not a non-negative "
+            "integer",
+            cmd, v);
+      o->has_fault_seed = 1;
     } else {
-      return die_usage("session: unknown argument '%s'", a);
+      return die_usage("%s: unknown argument '%s'", cmd, a);
     }
   }
+  if (o->has_fault_seed && !o->has_rate)
+    return die_usage("%s: --fault-seed needs --fault-rate", cmd);
+  if (o->has_rate)
+    ws_fault_plan_set_rate(&o->plan, o->rate, (uint64_t)o->fault_seed);
+  *argc -= i;
+  *argv += i;
   return 0;
+}
+
+/* Config and key set from the options (defaults when not given).  0, or an
+ * exit status with the message printed. */
+static int load_setup(const session_opts *o, ws_config **cfg, ws_keyset **ks) {
+  uint8_t *doc = NULL;
+  size_t dlen = 0;
+  char err[512];
+  int rc = EXIT_USAGE;
+  if (o->config) {
+    if (!(doc = read_path(o->config, &dlen))) {
+      fprintf(stderr, "wsgate: --config %s: %s\n", o->config, strerror(errno));
+      goto out;
+    }
+    if (ws_config_new(cfg, (const char *)doc, dlen, err, sizeof(err)) !=
+        WS_OK) {
+      fprintf(stderr, "wsgate: --config %s: %s\n", o->config, err);
+      goto out;
+    }
+    free(doc);
+    doc = NULL;
+  } else if (ws_config_new(cfg, NULL, 0, err, sizeof(err)) != WS_OK) {
+    fprintf(stderr, "wsgate: config: %s\n", err);
+    goto out;
+  }
+  if (o->keys) {
+    if (!(doc = read_path(o->keys, &dlen))) {
+      fprintf(stderr, "wsgate: --keys %s: %s\n", o->keys, strerror(errno));
+      goto out;
+    }
+    if (ws_keyset_load(ks, (const char *)doc, dlen, err, sizeof(err)) !=
+        WS_OK) {
+      fprintf(stderr, "wsgate: --keys %s: %s\n", o->keys, err);
+      goto out;
+    }
+  } else if (ws_keyset_empty(ks) != WS_OK) {
+    fprintf(stderr, "wsgate: out of memory\n");
+    rc = 1;
+    goto out;
+  }
+  rc = 0;
+out:
+  free(doc);
+  return rc;
+}
+
+/* Each run starts from the same seed, so ids repeat run after run. */
+typedef struct reseed {
+  ws_sysenv se;
+  uint64_t seed;
+} reseed;
+
+static void reseed_env(void *ud) {
+  reseed *r = ud;
+  r->se.seed = r->seed;
+}
+
+static void setup_spec(const session_opts *o, ws_config *cfg, ws_keyset *ks,
+                       reseed *rs, ws_run_spec *spec) {
+  memset(spec, 0, sizeof(*spec));
+  memset(rs, 0, sizeof(*rs));
+  rs->se.has_fixed_now = o->has_now;
+  rs->se.fixed_now = o->now;
+  rs->se.seeded = 1;
+  rs->seed = (uint64_t)o->seed;
+  ws_sysenv_fill(&rs->se, &spec->env);
+  spec->prepare = reseed_env;
+  spec->prepare_ud = rs;
+  spec->cfg = cfg;
+  spec->keys = ks;
+  spec->chunk = (size_t)o->chunk;
+}
+
+/* --list-faults: every hit, one JSON object per line on stderr. */
+static void list_hit(void *ud, ws_fault_kind kind, unsigned long n,
+                     const char *site, int failed) {
+  char q[2 * WS_FAULT_SITE_MAX];
+  (void)ud;
+  size_t len = ws_fault_json_str(q, sizeof(q), 0, site);
+  q[len < sizeof(q) ? len : sizeof(q) - 1] = '\0';
+  fprintf(stderr, "{\"kind\":\"%s\",\"n\":%lu,\"site\":\"%s\"%s}\n",
+          ws_fault_kind_name(kind), n, q, failed ? ",\"failed\":true" : "");
 }
 
 static int cmd_session(int argc, char **argv) {
   session_opts o;
   ws_config *cfg = NULL;
   ws_keyset *ks = NULL;
-  ws_session *s = NULL;
-  ws_sysenv se;
-  ws_env env;
-  uint8_t *in = NULL, *doc = NULL;
-  size_t len = 0, dlen = 0, off = 0;
+  ws_run_spec spec;
+  ws_run_result r;
+  reseed rs;
+  uint8_t *in = NULL;
+  size_t len = 0;
   FILE *out = NULL;
-  char err[512], line[1024];
-  const ws_outcome *oc;
-  const uint8_t *d;
-  size_t n;
-  int rc = EXIT_USAGE;
+  char *line = NULL;
+  size_t need;
+  int rc, err = 0;
 
-  if ((rc = parse_session_args(argc, argv, &o)) != 0) return rc;
+  memset(&r, 0, sizeof(r));
+  if ((rc = parse_args("session", 0, &argc, &argv, &o)) != 0) return rc;
+  if ((rc = load_setup(&o, &cfg, &ks)) != 0) goto out;
   rc = EXIT_USAGE;
-  if (o.config) {
-    if (!(doc = read_path(o.config, &dlen))) {
-      fprintf(stderr, "wsgate: --config %s: %s\n", o.config, strerror(errno));
-      goto out;
-    }
-    if (ws_config_new(&cfg, (const char *)doc, dlen, err, sizeof(err)) !=
-        WS_OK) {
-      fprintf(stderr, "wsgate: --config %s: %s\n", o.config, err);
-      goto out;
-    }
-    free(doc);
-    doc = NULL;
-  } else if (ws_config_new(&cfg, NULL, 0, err, sizeof(err)) != WS_OK) {
-    fprintf(stderr, "wsgate: config: %s\n", err);
-    goto out;
-  }
-  if (o.keys) {
-    if (!(doc = read_path(o.keys, &dlen))) {
-      fprintf(stderr, "wsgate: --keys %s: %s\n", o.keys, strerror(errno));
-      goto out;
-    }
-    if (ws_keyset_load(&ks, (const char *)doc, dlen, err, sizeof(err)) !=
-        WS_OK) {
-      fprintf(stderr, "wsgate: --keys %s: %s\n", o.keys, err);
-      goto out;
-    }
-  } else if (ws_keyset_empty(&ks) != WS_OK) {
-    fprintf(stderr, "wsgate: out of memory\n");
-    rc = 1;
-    goto out;
-  }
   if (o.out && !(out = fopen(o.out, "wb"))) {
     fprintf(stderr, "wsgate: --out %s: %s\n", o.out, strerror(errno));
     goto out;
   }
+  rc = 1;
   if (!(in = slurp(stdin, &len))) {
     fprintf(stderr, "wsgate: reading stdin: %s\n", strerror(errno));
-    rc = 1;
     goto out;
   }
-  memset(&se, 0, sizeof(se));
-  se.has_fixed_now = o.has_now;
-  se.fixed_now = o.now;
-  se.seeded = 1;
-  se.seed = (uint64_t)o.seed;
-  ws_sysenv_fill(&se, &env);
-  if ((rc = ws_session_new(&s, cfg, ks, &env)) != WS_OK) {
-    fprintf(stderr, "wsgate: session: %s\n", ws_strerror(rc));
-    rc = 1;
+  setup_spec(&o, cfg, ks, &rs, &spec);
+  spec.input = in;
+  spec.len = len;
+  if (o.list_faults) spec.on_hit = list_hit;
+  if (ws_run(&spec, &o.plan, &r, &err) != 0) {
+    fprintf(stderr, "wsgate: session: %s\n", ws_strerror(err));
     goto out;
   }
-  /* Feed whole or in --chunk pieces; drain the server's bytes as we go. */
-  do {
-    size_t piece = len - off;
-    if (o.chunk && piece > (size_t)o.chunk) piece = (size_t)o.chunk;
-    if (piece && ws_session_recv(s, in + off, piece) < 0) break;
-    off += piece;
-    while ((n = ws_session_send(s, &d)) > 0)
-      if (out && fwrite(d, 1, n, out) != n) {
-        fprintf(stderr, "wsgate: --out %s: write failed\n", o.out);
-        rc = 1;
-        goto out;
-      }
-  } while (off < len);
-  ws_session_eof(s);
-  while ((n = ws_session_send(s, &d)) > 0)
-    if (out && fwrite(d, 1, n, out) != n) {
-      fprintf(stderr, "wsgate: --out %s: write failed\n", o.out);
-      rc = 1;
-      goto out;
-    }
-  oc = ws_session_outcome(s);
-  if (!oc) { /* cannot happen after eof; still never silent */
+  if (r.sent_truncated) {
+    fprintf(stderr, "wsgate: out of memory keeping the server's bytes\n");
+    goto out;
+  }
+  if (out && r.sent_len && fwrite(r.sent, 1, r.sent_len, out) != r.sent_len) {
+    fprintf(stderr, "wsgate: --out %s: write failed\n", o.out);
+    goto out;
+  }
+  if (!r.has_outcome) { /* cannot happen after eof; still never silent */
     fprintf(stderr, "wsgate: session ended without an outcome\n");
-    rc = 1;
     goto out;
   }
-  ws_outcome_json(oc, "\"faults\":[]", line, sizeof(line));
+  need = ws_run_outcome_json(&r, NULL, 0) + 1;
+  if (!(line = malloc(need))) goto out;
+  ws_run_outcome_json(&r, line, need);
   printf("%s\n", line);
+  if (r.live_blocks)
+    fprintf(stderr, "wsgate: %zu blocks (%zu bytes) leaked by the session\n",
+            r.live_blocks, r.live_bytes);
   rc = 0;
 out:
   if (out && fclose(out) != 0 && rc == 0) {
     fprintf(stderr, "wsgate: --out %s: %s\n", o.out, strerror(errno));
     rc = 1;
   }
-  ws_session_free(s);
+  ws_run_result_clear(&r);
+  free(line);
   ws_keyset_free(ks);
   ws_config_free(cfg);
   free(in);
-  free(doc);
+  return rc;
+}
+
+/* The replay prefix printed with each failing point. */
+static void replay_prefix(const session_opts *o, char *buf, size_t cap) {
+  int n = snprintf(buf, cap, "wsgate session");
+  if (o->keys) n += snprintf(buf + n, cap - (size_t)n, " --keys %s", o->keys);
+  if (o->config && (size_t)n < cap)
+    n += snprintf(buf + n, cap - (size_t)n, " --config %s", o->config);
+  if ((size_t)n < cap)
+    n += snprintf(buf + n, cap - (size_t)n, " --now %lld", o->now);
+  if (o->chunk && (size_t)n < cap)
+    n += snprintf(buf + n, cap - (size_t)n, " --chunk %lld", o->chunk);
+  if (o->seed != 1 && (size_t)n < cap)
+    snprintf(buf + n, cap - (size_t)n, " --seed %lld", o->seed);
+}
+
+static double seconds_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (double)(t1.tv_sec - t0->tv_sec) +
+         (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int cmd_sweep(int argc, char **argv) {
+  session_opts o;
+  ws_config *cfg = NULL;
+  ws_keyset *ks = NULL;
+  ws_sweep_opts so;
+  ws_sweep_totals t;
+  reseed rs;
+  FILE *jout = NULL;
+  char replay[1024];
+  struct timespec t0;
+  double wall;
+  int rc, i, k;
+
+  if ((rc = parse_args("sweep", 1, &argc, &argv, &o)) != 0) return rc;
+  if (argc == 0) return die_usage("sweep: no INPUT files");
+  if (!o.has_now) { /* one clock for every run of the sweep */
+    o.now = (long long)time(NULL);
+    o.has_now = 1;
+  }
+  if ((rc = load_setup(&o, &cfg, &ks)) != 0) goto out;
+  rc = EXIT_USAGE;
+  if (o.json_out && !(jout = fopen(o.json_out, "w"))) {
+    fprintf(stderr, "wsgate: --json-out %s: %s\n", o.json_out, strerror(errno));
+    goto out;
+  }
+  memset(&so, 0, sizeof(so));
+  memset(&t, 0, sizeof(t));
+  setup_spec(&o, cfg, ks, &rs, &so.spec);
+  so.kinds = o.kinds;
+  so.isolate = 1;
+  so.progress = stderr;
+  so.failures = jout;
+  replay_prefix(&o, replay, sizeof(replay));
+  so.replay = replay;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (i = 0; i < argc; i++) {
+    size_t len = 0;
+    uint8_t *in = read_path(argv[i], &len);
+    long f;
+    if (!in) {
+      fprintf(stderr, "wsgate: sweep: %s: %s\n", argv[i], strerror(errno));
+      goto out;
+    }
+    f = ws_sweep_input(&so, argv[i], in, len, &t, stdout);
+    free(in);
+    if (f < 0) {
+      fprintf(stderr, "wsgate: sweep: %s: could not run a session\n", argv[i]);
+      rc = 1;
+      goto out;
+    }
+  }
+  wall = seconds_since(&t0);
+  printf("{\"inputs\":%lu,\"points\":%lu", t.inputs, t.points);
+  for (k = 0; k < WS_V_COUNT_; k++)
+    printf(",\"%s\":%lu", ws_verdict_name((ws_verdict)k), t.verdicts[k]);
+  printf(",\"clean_failures\":%lu,\"hits\":{", t.clean_failures);
+  for (k = 0; k < WS_FAULT_KINDS_; k++)
+    printf("%s\"%s\":%lu", k ? "," : "", ws_fault_kind_name((ws_fault_kind)k),
+           t.hits[k]);
+  printf("},\"wall_s\":%.2f,\"points_per_s\":%.0f}\n", wall,
+         wall > 0 ? (double)t.points / wall : 0.0);
+  rc = ws_sweep_failures(&t) ? 1 : 0;
+out:
+  if (jout && fclose(jout) != 0 && rc == 0) rc = 1;
+  ws_keyset_free(ks);
+  ws_config_free(cfg);
   return rc;
 }
 
@@ -311,13 +514,14 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (strcmp(argv[1], "diags") == 0) return cmd_diags(argc - 2, argv + 2);
-  if (strcmp(argv[1], "session") == 0) {
+  if (strcmp(argv[1], "session") == 0 || strcmp(argv[1], "sweep") == 0) {
     int rc = ws_global_init();
     if (rc != WS_OK) {
       fprintf(stderr, "wsgate: init: %s\n", ws_strerror(rc));
       return 1;
     }
-    return cmd_session(argc - 2, argv + 2);
+    return argv[1][1] == 'e' ? cmd_session(argc - 2, argv + 2)
+                             : cmd_sweep(argc - 2, argv + 2);
   }
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     fputs(usage, stdout);
