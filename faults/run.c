@@ -74,6 +74,7 @@ int ws_run(const ws_run_spec *spec, const ws_fault_plan *plan, ws_run_result *r,
   r->live_blocks = fe.counts.live_blocks;
   r->live_bytes = fe.counts.live_bytes;
   r->peak_bytes = fe.counts.peak_bytes;
+  if (plan) r->plan = *plan;
   memcpy(r->hits, fe.plan.hits, sizeof(r->hits));
   memcpy(r->injected, fe.trail, fe.trail_len * sizeof(fe.trail[0]));
   r->n_injected = fe.trail_len;

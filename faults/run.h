@@ -25,6 +25,7 @@ typedef struct ws_run_result {
   size_t sent_len;
   int sent_truncated; /* host ran out of memory keeping it */
   size_t live_blocks, live_bytes, peak_bytes; /* after ws_session_free */
+  ws_fault_plan plan;                         /* the plan the run was given */
   unsigned long hits[WS_FAULT_KINDS_];
   ws_fault_event injected[WS_FAULT_TRAIL_MAX];
   size_t n_injected, injected_dropped;

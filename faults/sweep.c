@@ -167,7 +167,12 @@ ws_verdict ws_sweep_judge(const ws_run_result *clean, const ws_run_result *r,
     return WS_V_UNEXPLAINED;
   }
   if (!(d = ws_diag_get(o->diag))) {
-    snprintf(why, cap, "diag %d is not in the diagnosis table", (int)o->diag);
+    if (o->close_code == 1011)
+      snprintf(why, cap, "close 1011 without a diagnosis (diag %d)",
+               (int)o->diag);
+    else
+      snprintf(why, cap, "no diagnosis: diag %d is not in the table",
+               (int)o->diag);
     return WS_V_UNEXPLAINED;
   }
   if (o->close_code == 1011 && d->cls != WS_CLASS_INTERNAL) {
