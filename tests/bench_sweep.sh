@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Benchmark of the fault sweep (not a timed test): writes the seed inputs of
+# every session stage, sweeps each group (every hit of every kind, failed
+# once and from there on) and prints points per input, in total, points per
+# second and the wall time of the whole sweep.  Target: <= 60 s on 2 cores.
+#   bench_sweep.sh BUILD_DIR [WORKDIR]
+set -euo pipefail
+build=$1
+src=$(cd "$(dirname "$0")/.." && pwd)
+work=${2:-$build/bench-sweep}
+ws=$build/core/cli/wsgate
+rm -rf "$work" && mkdir -p "$work"
+"$build/tests/seeds" "$work/seeds"
+start=$(date +%s.%N)
+for group in default fma policy; do
+  "$ws" sweep --keys "$src/tests/keys/jwks.json" --config "$work/seeds/$group/config.json" \
+    --now 1700000000 "$work/seeds/$group"/*.bin > "$work/$group.out" 2>/dev/null
+done
+end=$(date +%s.%N)
+/usr/bin/python3 - "$work" "$start" "$end" <<'PY'
+import json, os, sys
+work, start, end = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+rows, summ = [], []
+for g in ("default", "fma", "policy"):
+    lines = [json.loads(l) for l in open(os.path.join(work, g + ".out"))]
+    summ.append(lines[-1])
+    for l in lines[:-1]:
+        rows.append((g + "/" + os.path.basename(l["input"])[:-4], l["clean"], l["points"], l["absorbed"], l["diagnosed"], l["failures"], l["ms"]))
+print("| input | clean outcome | points | absorbed | diagnosed | failing | ms |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    print("| %s | %s | %d | %d | %d | %d | %.1f |" % r)
+tot = {k: sum(s[k] for s in summ) for k in ("inputs", "points", "absorbed", "diagnosed", "unexplained", "misattributed", "leaked", "crashed")}
+hits = {k: sum(s["hits"][k] for s in summ) for k in summ[0]["hits"]}
+wall = end - start
+print()
+print("inputs %d, fault points %d (%.0f per input; clean-run hits %s)" % (tot["inputs"], tot["points"], tot["points"] / tot["inputs"], ", ".join("%s %d" % kv for kv in hits.items())))
+print("absorbed %d, diagnosed %d, unexplained %d, misattributed %d, leaked %d, crashed %d" % tuple(tot[k] for k in ("absorbed", "diagnosed", "unexplained", "misattributed", "leaked", "crashed")))
+print("wall time of the full sweep %.2f s, %.0f points/s (target: <= 60 s)" % (wall, tot["points"] / wall))
+PY
