@@ -22,7 +22,7 @@
 
 static ws_keyset *keys;
 static ws_config *cfg, *cfg_fma;
-static tu_bytes chat, fma;
+static tu_bytes chat, fma_stream;
 
 /* Each run starts from the same clock and seed. */
 static tu_env base;
@@ -141,10 +141,10 @@ static void test_1011_without_diag_is_reported(void **st) {
   /* First-message auth: the context is built after the upgrade, so a failed
    * attribute read closes 1011 (with CTX_ATTR_<NAME>, honestly). */
   opts_init(&o, cfg_fma, NULL);
-  honest = sweep(&o, &fma, 0);
+  honest = sweep(&o, &fma_stream, 0);
   assert_int_equal(failures(&honest), 0);
   o.spec.tamper = tamper_swallow;
-  t = sweep(&o, &fma, 1);
+  t = sweep(&o, &fma_stream, 1);
   assert_true(t.hits[WS_FAULT_ATTR] > 0);
   assert_int_equal(t.verdicts[WS_V_UNEXPLAINED], 2 * t.hits[WS_FAULT_ATTR]);
   assert_int_equal(failures(&t), t.verdicts[WS_V_UNEXPLAINED]);
@@ -300,10 +300,10 @@ static int setup(void **st) {
   tu_request(&chat, hdr);
   tu_text(&chat, "{\"type\":\"user_message\",\"text\":\"x\"}");
   tu_close(&chat, 1000, NULL);
-  tu_request(&fma, NULL);
+  tu_request(&fma_stream, NULL);
   snprintf(line, sizeof(line), "{\"type\":\"auth\",\"token\":\"%s\"}", tok);
-  tu_text(&fma, line);
-  tu_close(&fma, 1000, NULL);
+  tu_text(&fma_stream, line);
+  tu_close(&fma_stream, 1000, NULL);
   free(tok);
   return 0;
 }
@@ -311,7 +311,7 @@ static int setup(void **st) {
 static int teardown(void **st) {
   (void)st;
   tu_bytes_free(&chat);
-  tu_bytes_free(&fma);
+  tu_bytes_free(&fma_stream);
   ws_config_free(cfg);
   ws_config_free(cfg_fma);
   ws_keyset_free(keys);
