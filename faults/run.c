@@ -56,9 +56,12 @@ int ws_run(const ws_run_spec *spec, const ws_fault_plan *plan, ws_run_result *r,
     if (err) *err = rc;
     return -1;
   } else {
+    size_t k = 0;
     do {
-      size_t piece = spec->len - off;
-      if (spec->chunk && piece > spec->chunk) piece = spec->chunk;
+      size_t piece = spec->len - off, want = spec->chunk;
+      if (spec->n_chunk_sizes)
+        want = 1u + spec->chunk_sizes[k++ % spec->n_chunk_sizes];
+      if (want && piece > want) piece = want;
       if (piece && ws_session_recv(s, spec->input + off, piece) < 0) break;
       off += piece;
       drain(s, r);

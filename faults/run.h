@@ -39,7 +39,11 @@ typedef struct ws_run_spec {
   void *prepare_ud;
   const uint8_t *input;
   size_t len;
-  size_t chunk;           /* 0: whole */
+  size_t chunk; /* 0: whole */
+  /* When n_chunk_sizes > 0: piece k is 1 + chunk_sizes[k % n] bytes (input-
+   * chosen chunking, fuzz_handshake); overrides chunk. */
+  const uint8_t *chunk_sizes;
+  size_t n_chunk_sizes;
   ws_fault_hit_fn on_hit; /* every hit (--list-faults), optional */
   void *on_hit_ud;
   /* Test-only hooks (the oracle tests): wrap the decorated environment

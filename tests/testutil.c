@@ -142,6 +142,7 @@ void tu_assert_diag(const tu_result *r, const char *code) {
 }
 
 void tu_put(tu_bytes *b, const void *p, size_t n) {
+  if (n == 0) return;
   if (b->n + n > b->cap) {
     b->cap = (b->n + n) * 2 + 64;
     b->p = realloc(b->p, b->cap);

@@ -1,0 +1,463 @@
+/* Writes the seed corpora of the fuzz targets: corpus/<target>/<sha1>, each
+ * file named by the SHA-1 of its content (as libFuzzer names its finds), so
+ * regenerating adds nothing twice.  Tokens are signed with the committed
+ * test keys (tests/keys); together the seeds reach every row of CONTRACT 3.
+ *
+ *   gen_corpus CORPUS_DIR      (the build runs it as: cmake --build ...
+ *                               --target corpus) */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+#include "tokens.h"
+
+#define EXP "2000000000"
+
+static const char *root;
+static unsigned long written;
+
+static void emit(const char *target, const tu_bytes *b) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0, i;
+  char path[1024], hex[2 * EVP_MAX_MD_SIZE + 1];
+  FILE *f;
+  if (!EVP_Digest(b->p, b->n, md, &mdlen, EVP_sha1(), NULL)) {
+    fprintf(stderr, "gen_corpus: sha1 failed\n");
+    exit(1);
+  }
+  for (i = 0; i < mdlen; i++) sprintf(hex + 2 * i, "%02x", md[i]);
+  snprintf(path, sizeof(path), "%s/%s", root, target);
+  if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+    perror(path);
+    exit(1);
+  }
+  snprintf(path, sizeof(path), "%s/%s/%s", root, target, hex);
+  if (!(f = fopen(path, "wb")) || fwrite(b->p, 1, b->n, f) != b->n ||
+      fclose(f) != 0) {
+    perror(path);
+    exit(1);
+  }
+  written++;
+}
+
+static void emit_free(const char *target, tu_bytes *b) {
+  emit(target, b);
+  tu_bytes_free(b);
+}
+
+static char *token(ws_alg alg, const char *kid, const char *claims) {
+  static const char *const names[] = {"",      "HS256", "HS384", "HS512",
+                                      "RS256", "PS256", "ES256", "EdDSA"};
+  char hdr[128];
+  snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+           names[alg], kid);
+  return tok_sign(alg, kid, hdr, claims);
+}
+
+static const char alice[] = "{\"sub\":\"alice\",\"exp\":" EXP "}";
+
+/* ---- fuzz_handshake: [config | compare bit][n][n sizes][request] -------- */
+
+static const char *const requests[] = {
+    /* valid, no token (config 1, first-message auth, gives 101) */
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n",
+    "POST /chat HTTP/1.1\r\nHost: a\r\n\r\n",
+    "GET /chat\r\n\r\n",
+    "GET chat HTTP/1.1\r\nHost: a\r\n\r\n",
+    "GET /chat HTTP/1.0\r\nHost: a\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost a\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\0b\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "keep-alive\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Key: c2hvcnQ=\r\nSec-WebSocket-Version: "
+    "13\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 8\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\nContent-Length: 5\r\n\r\nhello",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a,,b\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\nOrigin: https://evil.example\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\nOrigin: https://chat.example\r\n"
+    "Sec-WebSocket-Protocol: chat.v1, chat.v2\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgr",
+    "GET /chat?access_token=a.b.c HTTP/1.1\r\nHost: a\r\nUpgrade: "
+    "websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+    "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: "
+    "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer x.y.z\r\n\r\n",
+};
+
+static void handshake_seed(const char *req, size_t len, uint8_t cfg,
+                           const uint8_t *chunks, size_t nchunks) {
+  tu_bytes b = {0};
+  uint8_t h[2] = {cfg, (uint8_t)nchunks};
+  tu_put(&b, h, 2);
+  tu_put(&b, chunks, nchunks);
+  tu_put(&b, req, len);
+  emit_free("fuzz_handshake", &b);
+}
+
+static void gen_handshake(void) {
+  static const uint8_t chunks[3] = {0, 6, 30};
+  size_t i;
+  tu_bytes big = {0}, tokreq = {0};
+  char *tok = token(WS_ALG_HS256, "hs256", alice), line[2048];
+  for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+    /* The NUL in one of them is part of the request. */
+    size_t len = i == 6 ? strlen(requests[i]) + 1 +
+                              strlen(requests[i] + strlen(requests[i]) + 1)
+                        : strlen(requests[i]);
+    handshake_seed(requests[i], len, 1, NULL, 0);
+  }
+  handshake_seed(requests[0], strlen(requests[0]), 0, NULL, 0); /* 401 */
+  handshake_seed(requests[0], strlen(requests[0]), 0x81, chunks, 3);
+  handshake_seed(requests[17], strlen(requests[17]), 2, NULL, 0);
+  handshake_seed(requests[18], strlen(requests[18]), 2, chunks, 1);
+  /* Too many headers and too large a head (config 3: 8 headers, 512 B). */
+  tu_puts(&big, "GET /chat HTTP/1.1\r\nHost: a\r\n");
+  for (i = 0; i < 10; i++)
+    tu_puts(
+        &big,
+        "X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+  tu_puts(&big, "\r\n");
+  handshake_seed((const char *)big.p, big.n, 3, NULL, 0);
+  tu_bytes_free(&big);
+  tu_puts(&big, "GET /chat HTTP/1.1\r\nHost: a\r\n");
+  for (i = 0; i < 9; i++) tu_puts(&big, "X-P: 1\r\n");
+  tu_puts(&big, "\r\n");
+  handshake_seed((const char *)big.p, big.n, 3, NULL, 0);
+  tu_bytes_free(&big);
+  /* A real token in each of the three places. */
+  snprintf(line, sizeof(line), "Authorization: Bearer %s\r\n", tok);
+  tu_request(&tokreq, line);
+  handshake_seed((const char *)tokreq.p, tokreq.n, 0, NULL, 0);
+  tu_bytes_free(&tokreq);
+  snprintf(line, sizeof(line), "Sec-WebSocket-Protocol: bearer, %s\r\n", tok);
+  tu_request(&tokreq, line);
+  handshake_seed((const char *)tokreq.p, tokreq.n, 0, chunks, 2);
+  tu_bytes_free(&tokreq);
+  free(tok);
+}
+
+/* ---- fuzz_jwt: [flags][n][token or claims] ------------------------------ */
+
+static void jwt_seed(uint8_t flags, uint8_t n, const char *body) {
+  tu_bytes b = {0};
+  uint8_t h[2] = {flags, n};
+  tu_put(&b, h, 2);
+  tu_puts(&b, body);
+  emit_free("fuzz_jwt", &b);
+}
+
+static void gen_jwt(void) {
+  static const struct {
+    ws_alg alg;
+    const char *kid;
+  } algs[] = {{WS_ALG_HS256, "hs256"},  {WS_ALG_HS384, "hs384"},
+              {WS_ALG_HS512, "hs512"},  {WS_ALG_RS256, "rs256"},
+              {WS_ALG_PS256, "ps256"},  {WS_ALG_ES256, "es256"},
+              {WS_ALG_EDDSA, "ed25519"}};
+  static const char *const claims[] = {
+      alice,
+      "{\"exp\":" EXP "}",
+      "{\"sub\":\"\",\"exp\":" EXP "}",
+      "{\"sub\":\"alice\"}",
+      "{\"sub\":\"alice\",\"exp\":\"soon\"}",
+      "{\"sub\":\"alice\",\"exp\":1600000000}",
+      "{\"sub\":\"alice\",\"exp\":" EXP ",\"nbf\":1900000000}",
+      "{\"sub\":\"alice\",\"exp\":" EXP ",\"nbf\":true}",
+      "{\"sub\":\"alice\",\"exp\":" EXP ",\"iat\":null}",
+      "{\"sub\":\"alice\",\"exp\":" EXP
+      ",\"iss\":\"https://issuer.example\",\"aud\":[\"x\",\"wsgate\"]}",
+      "{\"sub\":\"alice\",\"exp\":" EXP ",\"iss\":\"other\",\"aud\":\"x\"}",
+      "{\"sub\":\"alice\",\"sub\":\"bob\",\"exp\":" EXP "}",
+      "[1,2,3]",
+      "{\"sub\":\"a\\u0000b\",\"exp\":" EXP "}",
+  };
+  size_t i;
+  for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+    char *t = token(algs[i].alg, algs[i].kid, alice);
+    jwt_seed(0, 0, t);
+    jwt_seed(8, 7, t); /* and with the 8th allocation failing */
+    free(t);
+  }
+  for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+    jwt_seed(1, 0, claims[i]);
+    jwt_seed(1 | 4, 0, claims[i]); /* config 2: issuer and audience */
+  }
+  jwt_seed(1 | 8, 3, alice);
+  jwt_seed(0, 0, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.");
+  jwt_seed(0, 0, "a.b");
+  jwt_seed(0, 0, "e30.e30.e30.e30");
+  {
+    char *t = tok_sign(WS_ALG_HS256, "hs256",
+                       "{\"alg\":\"HS256\",\"kid\":\"hs256\",\"crit\":[\"x\"]}",
+                       alice);
+    jwt_seed(0, 0, t);
+    free(t);
+    t = tok_sign(WS_ALG_HS256, "hs256",
+                 "{\"alg\":\"HS256\",\"kid\":\"hs256\",\"b64\":false,"
+                 "\"crit\":[\"b64\"]}",
+                 alice);
+    jwt_seed(0, 0, t);
+    free(t);
+    t = tok_sign(WS_ALG_HS256, "hs256", "{\"alg\":\"RS256\",\"kid\":\"hs256\"}",
+                 alice);
+    jwt_seed(0, 0, t);
+    free(t);
+    t = tok_sign(WS_ALG_HS256, "hs256", "{\"alg\":\"HS256\",\"kid\":\"nokey\"}",
+                 alice);
+    jwt_seed(0, 0, t);
+    free(t);
+  }
+}
+
+/* ---- plans: [nrules][kind mode n-1]... ---------------------------------- */
+
+static void put_plan(tu_bytes *b, const uint8_t *rules, size_t nrules) {
+  uint8_t n = (uint8_t)nrules;
+  tu_put(b, &n, 1);
+  tu_put(b, rules, 3 * nrules);
+}
+
+/* kind: 0 alloc, 1 idgen, 2 attr, 3 random; mode: 0 once, 1 from, 2 all */
+static const uint8_t plans[][7] = {
+    {0},          {1, 1, 0, 0},         {2, 1, 0, 0, 1, 0, 1}, {1, 1, 2, 0},
+    {1, 2, 0, 0}, {1, 2, 0, 1},         {1, 2, 0, 2},          {1, 2, 0, 4},
+    {1, 3, 0, 0}, {1, 3, 2, 0},         {1, 0, 0, 9},          {1, 0, 1, 30},
+    {1, 2, 0, 6}, {2, 2, 0, 0, 1, 0, 0}};
+
+static size_t plan_rules(size_t i) {
+  return plans[i][0];
+}
+
+/* ---- fuzz_context: [plan][fma][claims] ---------------------------------- */
+
+static void gen_context(void) {
+  size_t i;
+  for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+    int fma;
+    for (fma = 0; fma < 2; fma++) {
+      tu_bytes b = {0};
+      uint8_t f = (uint8_t)fma;
+      put_plan(&b, plans[i] + 1, plan_rules(i));
+      tu_put(&b, &f, 1);
+      tu_puts(&b, alice);
+      emit_free("fuzz_context", &b);
+    }
+  }
+}
+
+/* ---- fuzz_frames: [mode][frames] ---------------------------------------- */
+
+static void sframe(tu_bytes *b, uint8_t b0, const void *p, size_t n) {
+  uint8_t h[2] = {b0, (uint8_t)n};
+  tu_put(b, h, 2);
+  tu_put(b, p, n);
+}
+
+static void stext(tu_bytes *b, const char *s) {
+  sframe(b, 0x81, s, strlen(s));
+}
+
+static void gen_frames(void) {
+  static const char *const msgs[] = {
+      "{\"type\":\"ping\"}",
+      "{\"type\":\"user_message\",\"text\":\"hi\"}",
+      "{\"type\":\"dance\"}",
+      "not json",
+      "{\"type\":\"auth\",\"token\":\"x\"}",
+      "{\"a\":{\"b\":{\"c\":{\"d\":1}}}}",
+      "{\"type\":\"user_message\",\"type\":\"ping\"}"};
+  tu_bytes b = {0}, raw = {0};
+  uint8_t m = 1, tight = 3;
+  size_t i;
+  char big[210];
+  /* Every message type, then a close. */
+  tu_put(&b, &m, 1);
+  for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) stext(&b, msgs[i]);
+  sframe(&b, 0x89, "hb", 2);
+  sframe(&b, 0x8A, "x", 1);
+  sframe(&b, 0x88,
+         "\x03\xe8"
+         "bye",
+         5);
+  emit_free("fuzz_frames", &b);
+  /* Fragmented text with a ping inside, then EOF. */
+  tu_put(&b, &m, 1);
+  sframe(&b, 0x01, "{\"type\":", 8);
+  sframe(&b, 0x89, "p", 1);
+  sframe(&b, 0x80, "\"ping\"}", 7);
+  emit_free("fuzz_frames", &b);
+  /* One frame per after-the-upgrade row. */
+  {
+    static const struct {
+      uint8_t b0;
+      const char *p;
+      size_t n;
+    } rows[] = {
+        {0xC1, "x", 1},            /* RSV1 */
+        {0x83, "x", 1},            /* unknown opcode */
+        {0x09, "x", 1},            /* fragmented control */
+        {0x80, "x", 1},            /* continuation with nothing */
+        {0x82, "\x01", 1},         /* binary */
+        {0x81, "\xc3\x28", 2},     /* invalid UTF-8 */
+        {0x88, "\x03", 1},         /* close payload of 1 byte */
+        {0x88, "\x03\xed", 2},     /* close 1005 on the wire */
+        {0x88, "\x03\xe8\xff", 3}, /* close reason not UTF-8 */
+        {0x88, "\x0b\xb8", 2},     /* close 3000 */
+        {0x88, "", 0},             /* empty close */
+    };
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+      tu_put(&b, &m, 1);
+      sframe(&b, rows[i].b0, rows[i].p, rows[i].n);
+      emit_free("fuzz_frames", &b);
+    }
+  }
+  tu_put(&b, &m, 1); /* a new data frame inside a fragmented message */
+  sframe(&b, 0x01, "ab", 2);
+  sframe(&b, 0x81, "cd", 2);
+  emit_free("fuzz_frames", &b);
+  memset(big, 'a', sizeof(big));
+  tu_put(&b, &m, 1); /* control payload > 125 */
+  sframe(&b, 0x89, big, 126);
+  emit_free("fuzz_frames", &b);
+  tu_put(&b, &tight, 1); /* larger than the 200-byte limit */
+  sframe(&b, 0x81, big, 205);
+  emit_free("fuzz_frames", &b);
+  tu_put(&b, &tight, 1); /* too deep for depth 3 */
+  stext(&b, "{\"a\":{\"b\":{\"c\":{}}}}");
+  emit_free("fuzz_frames", &b);
+  /* Raw mode: masked frames as a client writes them, and an unmasked one. */
+  m = 0;
+  tu_put(&raw, &m, 1);
+  tu_text(&raw, "{\"type\":\"ping\"}");
+  tu_frame(&raw, 1, 0x9, "hb", 2);
+  tu_close(&raw, 1000, "bye");
+  emit_free("fuzz_frames", &raw);
+  tu_put(&raw, &m, 1);
+  tu_put(&raw, "\x81\x02hi", 4);
+  emit_free("fuzz_frames", &raw);
+  tu_put(&raw, &m, 1);
+  tu_put(&raw, "\x81\xfe\x00", 3); /* truncated */
+  emit_free("fuzz_frames", &raw);
+}
+
+/* ---- fuzz_session: [plan][config][stream with tokens] ------------------- */
+
+static void session_seed(size_t plan, uint8_t cfg, const tu_bytes *stream) {
+  tu_bytes b = {0};
+  put_plan(&b, plans[plan] + 1, plan_rules(plan));
+  tu_put(&b, &cfg, 1);
+  tu_put(&b, stream->p, stream->n);
+  emit_free("fuzz_session", &b);
+}
+
+static void gen_session(void) {
+  static const struct {
+    ws_alg alg;
+    const char *kid;
+  } algs[] = {{WS_ALG_RS256, "rs256"},
+              {WS_ALG_ES256, "es256"},
+              {WS_ALG_EDDSA, "ed25519"},
+              {WS_ALG_PS256, "ps256"}};
+  tu_bytes s = {0};
+  size_t i;
+  char line[2048];
+  /* The @@TOKEN(...)@@ form the target signs, with every plan. */
+  tu_request(&s, "Authorization: Bearer @@TOKEN({\"sub\":\"alice\",\"exp\":" EXP
+                 "})@@\r\n");
+  tu_text(&s, "{\"type\":\"user_message\",\"text\":\"hello\"}");
+  tu_frame(&s, 1, 0x9, "hb", 2);
+  tu_text(&s, "{\"type\":\"ping\"}");
+  tu_close(&s, 1000, "bye");
+  for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) session_seed(i, 0, &s);
+  tu_bytes_free(&s);
+  /* First-message auth: the token travels masked inside a frame, where no
+   * marker can be expanded, so it is a real one. */
+  {
+    char *t = token(WS_ALG_HS256, "hs256", alice);
+    tu_request(&s, NULL);
+    snprintf(line, sizeof(line), "{\"type\":\"auth\",\"token\":\"%s\"}", t);
+    tu_text(&s, line);
+    tu_text(&s, "{\"type\":\"user_message\"}");
+    tu_close(&s, 1001, NULL);
+    free(t);
+  }
+  session_seed(0, 1, &s);
+  session_seed(4, 1, &s);
+  session_seed(10, 1, &s);
+  tu_bytes_free(&s);
+  /* Policy config: origin, subprotocol, issuer, audience. */
+  tu_request(
+      &s,
+      "Origin: https://chat.example\r\nSec-WebSocket-Protocol: "
+      "chat.v1\r\nAuthorization: Bearer @@TOKEN({\"sub\":\"c\",\"exp\":" EXP
+      ",\"iss\":\"https://issuer.example\",\"aud\":\"wsgate\"})@@"
+      "\r\n");
+  tu_text(&s, "{\"type\":\"user_message\"}");
+  session_seed(0, 2, &s);
+  tu_bytes_free(&s);
+  /* Real tokens of the other algorithms (the fuzzer keeps them valid only
+   * by leaving them alone; the claims form is where claims get fuzzed). */
+  for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+    char *t = token(algs[i].alg, algs[i].kid, alice);
+    snprintf(line, sizeof(line), "Authorization: Bearer %s\r\n", t);
+    tu_request(&s, line);
+    tu_text(&s, "{\"type\":\"user_message\",\"text\":\"x\"}");
+    tu_close(&s, 1000, NULL);
+    session_seed(0, 0, &s);
+    session_seed(10, 0, &s);
+    tu_bytes_free(&s);
+    free(t);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: gen_corpus CORPUS_DIR\n");
+    return 2;
+  }
+  root = argv[1];
+  if (mkdir(root, 0777) != 0 && errno != EEXIST) {
+    perror(root);
+    return 1;
+  }
+  gen_handshake();
+  gen_jwt();
+  gen_context();
+  gen_frames();
+  gen_session();
+  printf("gen_corpus: %lu seeds written under %s\n", written, root);
+  return 0;
+}
