@@ -107,7 +107,7 @@ uint8_t *ws_sweep_visible(const uint8_t *sent, size_t len, size_t *out_len) {
       vput(&b, sent + i + hl, (size_t)plen);
     i += hl + (size_t)plen;
   }
-  vput(&b, sent + i, len - i); /* anything unparsed, verbatim */
+  if (i < len) vput(&b, sent + i, len - i); /* anything unparsed, verbatim */
   if (b.oom) {
     free(b.p);
     return NULL;
