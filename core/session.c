@@ -69,6 +69,14 @@ void ws_session_free(ws_session *s) {
   ws_mem_free(&m, s);
 }
 
+/* The code answering a client's close: the same code (RFC 6455 5.5.1),
+ * except 1011 and 1013, which this server sends only with its own internal
+ * or resource diagnosis (CONTRACT 1): a client's 1011 is answered 1000, so a
+ * 1011 from the server always names a cause. */
+static int echo_code(uint16_t peer) {
+  return peer == 1011 || peer == 1013 ? 1000 : (int)peer;
+}
+
 void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
   const ws_diag_info *info = ws_diag_get(d);
   ws_outcome *o = &s->outcome;
@@ -98,7 +106,7 @@ void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
     }
   } else {
     int code = info->close_code == WS_CLOSE_ECHO
-                   ? (int)ws_frames_peer_close(s->frames)
+                   ? echo_code(ws_frames_peer_close(s->frames))
                    : info->close_code;
     o->http_status = 101;
     if (code) {
