@@ -1,5 +1,6 @@
 #include "inject.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,7 +110,7 @@ static int fe_random(void *ud, uint8_t *buf, size_t len) {
 
 void ws_fault_env_init(ws_fault_env *f, const ws_env *inner,
                        const ws_fault_plan *plan) {
-  memset(f, 0, sizeof(*f));
+  memset(f, 0, offsetof(ws_fault_env, trail));
   f->inner = *inner;
   if (plan)
     f->plan = *plan;

@@ -36,10 +36,11 @@ typedef struct ws_fault_env {
   ws_fault_plan plan;
   ws_countalloc counts;
   ws_allocator counted; /* the counting allocator, under the plan */
-  ws_fault_event trail[WS_FAULT_TRAIL_MAX];
   size_t trail_len, trail_dropped;
   ws_fault_hit_fn on_hit; /* optional */
   void *on_hit_ud;
+  /* Last: ws_fault_env_init clears only the members before it. */
+  ws_fault_event trail[WS_FAULT_TRAIL_MAX];
 } ws_fault_env;
 
 /* Wraps inner (copied); the plan is copied too.  inner->alloc becomes the

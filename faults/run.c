@@ -1,5 +1,6 @@
 #include "run.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ int ws_run(const ws_run_spec *spec, const ws_fault_plan *plan, ws_run_result *r,
   size_t off = 0;
   int rc;
 
-  memset(r, 0, sizeof(*r));
+  memset(r, 0, offsetof(ws_run_result, injected));
   if (spec->prepare) spec->prepare(spec->prepare_ud);
   ws_fault_env_init(&fe, &spec->env, plan);
   fe.on_hit = spec->on_hit;

@@ -47,7 +47,7 @@ for t in fuzz_handshake fuzz_jwt fuzz_context fuzz_frames fuzz_session; do
   r=$(rate "$t" "$t")
   e=$(rate fuzz_empty "$t")
   case $t in fuzz_handshake | fuzz_frames) aim="≥ 0.25" ;; fuzz_session) aim="≥ 0.10" ;; *) aim="" ;; esac
-  ratio=$(awk -v a="$r" -v b="$e" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+  ratio=$(awk -v a="$r" -v b="$e" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
   echo "| $t | $r | $e | $ratio | $aim |" | tee -a "$work/fuzz.md"
 done
 

@@ -15,21 +15,25 @@ WSGATE=${WSGATE:-$SRC/wsgate}
 JOBS=${JOBS:-$(nproc)}
 deps=$WORK/deps
 mkdir -p "$deps"
+# No CMAKE_BUILD_TYPE anywhere: its -O2/-O3, -g and -DNDEBUG would override
+# the infrastructure's $CFLAGS (-O1 -gline-tables-only ...).
+# CMAKE_POLICY_VERSION_MINIMUM lets CMake >= 4 configure the dependencies,
+# whose cmake_minimum_required predates 3.5 (older CMake ignores it).
+dep_cmake=(-DCMAKE_BUILD_TYPE= -DCMAKE_POLICY_VERSION_MINIMUM=3.5
+  -DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="$CFLAGS"
+  -DCMAKE_INSTALL_PREFIX="$deps" -DCMAKE_INSTALL_LIBDIR=lib)
 
 # cJSON 1.7.15 (static, with the fuzzing flags).
-cmake -S "$SRC/cJSON" -B "$WORK/build-cjson" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="$CFLAGS" \
+cmake -S "$SRC/cJSON" -B "$WORK/build-cjson" "${dep_cmake[@]}" \
   -DBUILD_SHARED_LIBS=OFF -DENABLE_CJSON_TEST=OFF -DENABLE_CJSON_UTILS=OFF \
-  -DENABLE_CUSTOM_COMPILER_FLAGS=OFF -DENABLE_CJSON_UNINSTALL=OFF \
-  -DCMAKE_INSTALL_PREFIX="$deps" -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
+  -DENABLE_CUSTOM_COMPILER_FLAGS=OFF -DENABLE_CJSON_UNINSTALL=OFF >/dev/null
 cmake --build "$WORK/build-cjson" -j"$JOBS" >/dev/null
 cmake --install "$WORK/build-cjson" >/dev/null
 
 # wslay 1.1.1 (static).
-cmake -S "$SRC/wslay" -B "$WORK/build-wslay" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_C_COMPILER="$CC" -DCMAKE_C_FLAGS="$CFLAGS" \
-  -DWSLAY_STATIC=ON -DWSLAY_SHARED=OFF -DWSLAY_TESTS=OFF -DWSLAY_EXAMPLES=OFF \
-  -DCMAKE_INSTALL_PREFIX="$deps" -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
+cmake -S "$SRC/wslay" -B "$WORK/build-wslay" "${dep_cmake[@]}" \
+  -DWSLAY_STATIC=ON -DWSLAY_SHARED=OFF -DWSLAY_TESTS=OFF \
+  -DWSLAY_EXAMPLES=OFF >/dev/null
 cmake --build "$WORK/build-wslay" -j"$JOBS" >/dev/null
 cmake --install "$WORK/build-wslay" >/dev/null
 
@@ -46,7 +50,7 @@ fi
 
 # wsgate's targets, linked by $CXX with $LIB_FUZZING_ENGINE.
 PKG_CONFIG_PATH="$deps/lib/pkgconfig" cmake -S "$WSGATE" -B "$WORK/build-wsgate" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_BUILD_TYPE= \
   -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" \
   -DCMAKE_C_FLAGS="$CFLAGS" -DCMAKE_CXX_FLAGS="$CXXFLAGS" \
   -DWSGATE_FUZZ_ENGINE=external -DWSGATE_FUZZ_LINK="$LIB_FUZZING_ENGINE" \
@@ -60,6 +64,7 @@ for t in fuzz_handshake fuzz_jwt fuzz_context fuzz_frames fuzz_session; do
   cp "$WORK/build-wsgate/fuzz/$t" "$WORK/build-wsgate/fuzz/$t.dict" \
     "$WORK/build-wsgate/fuzz/$t.options" "$OUT/"
   rm -f "$OUT/${t}_seed_corpus.zip"
+  mapfile -t fixed < <(find "$WSGATE/corpus/regressions/$t" -type f ! -name '.*')
   zip -q -j "$OUT/${t}_seed_corpus.zip" "$WSGATE/corpus/$t"/* \
-    $(find "$WSGATE/corpus/regressions/$t" -type f ! -name '.*')
+    ${fixed[@]+"${fixed[@]}"}
 done
