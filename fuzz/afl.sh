@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs AFL++ on one fuzz target: builds the `afl` preset (afl-clang-fast +
+# ASan + UBSan, AFL++'s driver) and the `afl-cmplog` preset (the same with
+# AFL_LLVM_CMPLOG=1, so afl-fuzz -c solves magic-byte compares), seeds from
+# corpus/<target>/ and the fixed crashes, the target's dictionary, then
+# afl-fuzz for SECS seconds (default: until stopped).  afl-fuzz exits 0 even
+# after crashes, so this script checks OUT/default/crashes/ and fails when it
+# holds anything.
+#   fuzz/afl.sh TARGET [SECS] [OUT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t=${1:?usage: fuzz/afl.sh fuzz_<name> [SECS] [OUT]}
+secs=${2:-0}
+out=${3:-build/afl-out/$t}
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake --preset afl >/dev/null && cmake --build --preset afl -j"$jobs" --target "$t" >/dev/null
+AFL_LLVM_CMPLOG=1 cmake --preset afl-cmplog >/dev/null
+AFL_LLVM_CMPLOG=1 cmake --build --preset afl-cmplog -j"$jobs" --target "$t" >/dev/null
+in=build/afl-in/$t
+rm -rf "$in" "$out" && mkdir -p "$in" "$(dirname "$out")"
+cp corpus/"$t"/* "$in"/
+find corpus/regressions/"$t" -type f ! -name '.*' -exec cp {} "$in"/ \;
+export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
+export ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0
+export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1
+limit=()
+[ "$secs" -gt 0 ] && limit=(-V "$secs")
+afl-fuzz "${limit[@]}" -i "$in" -o "$out" -x build/afl/fuzz/"$t".dict \
+  -c build/afl-cmplog/fuzz/"$t" -- build/afl/fuzz/"$t"
+crashes=$(find "$out"/default/crashes -type f ! -name README.txt 2>/dev/null | wc -l)
+execs=$(sed -n 's/^execs_done *: *//p' "$out"/default/fuzzer_stats 2>/dev/null || echo "?")
+echo "afl: $t: $execs executions, $crashes crashes (in $out/default/crashes)"
+[ "$crashes" -eq 0 ]
