@@ -424,6 +424,18 @@ static const uint8_t p256_order[32] = {
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17,
     0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
 
+/* Orders two n-byte big-endian integers: <0, 0, >0.  A loop rather than
+ * memcmp: AFL++'s LAF-Intel compare transform (AFL_LLVM_LAF_ALL, which
+ * OSS-Fuzz turns on at random) rewrites memcmp against a constant array as a
+ * string compare that stops at the first zero byte, and the P-256 order has
+ * zero bytes. */
+static int be_cmp(const uint8_t *a, const uint8_t *b, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
+}
+
 static int is_zero(const uint8_t *p, size_t n) {
   uint8_t acc = 0;
   size_t i;
@@ -531,7 +543,7 @@ static ws_crypto_status sig_precheck(const ws_pkey *k, ws_alg alg,
       if (slen != k->rsa_len) return WS_CRYPTO_SIG_ENCODING;
       /* RSAVP1 step 1 (RFC 8017 5.2.2): s must be below n, or it is
        * "signature representative out of range": invalid signature. */
-      if (memcmp(sig, k->rsa_n, slen) >= 0) return WS_CRYPTO_BAD_SIG;
+      if (be_cmp(sig, k->rsa_n, slen) >= 0) return WS_CRYPTO_BAD_SIG;
       return WS_CRYPTO_OK;
     case WS_ALG_ES256:
       if (k->kty != WS_KTY_EC_P256) return WS_CRYPTO_ERROR;
@@ -540,8 +552,8 @@ static ws_crypto_status sig_precheck(const ws_pkey *k, ws_alg alg,
       /* FIPS 186-4 6.4.2 step 1 (CVE-2022-21449 is what skipping it does):
        * 0 < r, s < n, checked here so it never depends on the library. */
       if (is_zero(sig, 32) || is_zero(sig + 32, 32) ||
-          memcmp(sig, p256_order, 32) >= 0 ||
-          memcmp(sig + 32, p256_order, 32) >= 0)
+          be_cmp(sig, p256_order, 32) >= 0 ||
+          be_cmp(sig + 32, p256_order, 32) >= 0)
         return WS_CRYPTO_SIG_RANGE;
       return WS_CRYPTO_OK;
     case WS_ALG_EDDSA:

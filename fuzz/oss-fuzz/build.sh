@@ -13,17 +13,10 @@
 # environment OSS-Fuzz would set.
 WSGATE=${WSGATE:-$SRC/wsgate}
 
-# OSS-Fuzz's AFL++ builds sometimes set AFL_LLVM_LAF_ALL.  Its compare
-# transform rewrites memcmp against a constant array as a string compare cut
-# at the first NUL byte (AFL++ takes the constant through LLVM's
-# getConstantStringInfo, which trims there): memcmp(sig, p256_order, 32) in
-# core/crypto.c then compares 4 bytes, ws_global_init's self-check fails and
-# every target aborts at start.  Keep the other LAF-Intel splits.
-if [ "${AFL_LLVM_LAF_ALL:-}" = 1 ]; then
-  unset AFL_LLVM_LAF_ALL AFL_LLVM_LAF_TRANSFORM_COMPARES
-  export AFL_LLVM_LAF_SPLIT_SWITCHES=1 AFL_LLVM_LAF_SPLIT_COMPARES=1 \
-    AFL_LLVM_LAF_SPLIT_FLOATS=1
-fi
+# OSS-Fuzz's AFL++ builds sometimes set AFL_LLVM_LAF_ALL; its compare
+# transform turns memcmp against a constant array into a string compare cut
+# at the first NUL byte.  core/crypto.c orders big-endian integers with a
+# loop (be_cmp), not memcmp, so every LAF-Intel pass is kept here.
 JOBS=${JOBS:-$(nproc)}
 deps=$WORK/deps
 mkdir -p "$deps"
