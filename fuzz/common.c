@@ -186,3 +186,19 @@ void fz_check(const char *target, const ws_run_result *clean,
           target, ws_verdict_name(v), why, line);
   abort();
 }
+
+void fz_run_judged(const char *target, const ws_run_spec *spec,
+                   const ws_fault_plan *plan) {
+  ws_run_result clean, r;
+  int err = 0;
+  fz_require(ws_run(spec, NULL, &clean, &err) == 0, target,
+             "ws_session_new refused the setup");
+  fz_check(target, NULL, &clean);
+  if (plan && plan->nrules) {
+    fz_require(ws_run(spec, plan, &r, &err) == 0, target,
+               "ws_session_new refused the setup");
+    fz_check(target, &clean, &r);
+    ws_run_result_clear(&r);
+  }
+  ws_run_result_clear(&clean);
+}

@@ -53,6 +53,11 @@ uint8_t *fz_expand(const uint8_t *in, size_t n, size_t *out_len);
 void fz_check(const char *target, const ws_run_result *clean,
               const ws_run_result *r);
 
+/* Runs spec without faults and checks it; then, when plan has rules, with
+ * the plan, judged against the fault-free run.  Aborts on a broken promise. */
+void fz_run_judged(const char *target, const ws_run_spec *spec,
+                   const ws_fault_plan *plan);
+
 /* A leak or failure check outside a session (e.g. the JWT layer on its own
  * ws_mem): aborts with the message when cond is false. */
 void fz_require(int cond, const char *target, const char *what);

@@ -46,11 +46,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                         0x21, 0x3d, 0x34, 0x12};
   ws_fault_plan plan;
   ws_run_spec spec;
-  ws_run_result clean, r;
   size_t used, n, at, cap;
   char *tok;
   uint8_t *stream;
-  int fma, err = 0;
+  int fma;
 
   fz_init();
   used = ws_fault_plan_decode(&plan, data, size);
@@ -89,16 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   free(tok);
 
   fz_spec(&spec, fz_config(fma ? 1 : 0), stream, at);
-  fz_require(ws_run(&spec, NULL, &clean, &err) == 0, "fuzz_context",
-             "ws_session_new refused the setup");
-  fz_check("fuzz_context", NULL, &clean);
-  if (plan.nrules) {
-    fz_require(ws_run(&spec, &plan, &r, &err) == 0, "fuzz_context",
-               "ws_session_new refused the setup");
-    fz_check("fuzz_context", &clean, &r);
-    ws_run_result_clear(&r);
-  }
-  ws_run_result_clear(&clean);
+  fz_run_judged("fuzz_context", &spec, &plan);
   free(stream);
   return 0;
 }

@@ -17,25 +17,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ws_fault_plan plan;
   ws_run_spec spec;
-  ws_run_result clean, r;
   uint8_t *stream;
   size_t used, len = 0;
-  int err = 0;
   fz_init();
   used = ws_fault_plan_decode(&plan, data, size);
   if (size <= used) return 0;
   if (!(stream = fz_expand(data + used + 1, size - used - 1, &len))) return 0;
   fz_spec(&spec, fz_config(data[used]), stream, len);
-  fz_require(ws_run(&spec, NULL, &clean, &err) == 0, "fuzz_session",
-             "ws_session_new refused the setup");
-  fz_check("fuzz_session", NULL, &clean);
-  if (plan.nrules) {
-    fz_require(ws_run(&spec, &plan, &r, &err) == 0, "fuzz_session",
-               "ws_session_new refused the setup");
-    fz_check("fuzz_session", &clean, &r);
-    ws_run_result_clear(&r);
-  }
-  ws_run_result_clear(&clean);
+  fz_run_judged("fuzz_session", &spec, &plan);
   free(stream);
   return 0;
 }
