@@ -158,12 +158,13 @@ static size_t put(char *buf, size_t cap, size_t at, const char *s) {
   return at;
 }
 
-size_t ws_fault_trail_json(const ws_fault_env *f, char *buf, size_t cap) {
+size_t ws_fault_trail_json(const ws_fault_event *ev, size_t n, char *buf,
+                           size_t cap) {
   size_t at = 0, i;
   char num[32];
   at = put(buf, cap, at, "[");
-  for (i = 0; i < f->trail_len; i++) {
-    const ws_fault_event *e = &f->trail[i];
+  for (i = 0; i < n; i++) {
+    const ws_fault_event *e = &ev[i];
     at = put(buf, cap, at, i ? ",{\"kind\":\"" : "{\"kind\":\"");
     at = put(buf, cap, at, ws_fault_kind_name(e->kind));
     snprintf(num, sizeof(num), "\",\"n\":%lu,\"site\":\"", e->n);

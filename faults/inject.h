@@ -54,9 +54,10 @@ void ws_fault_env_init(ws_fault_env *f, const ws_env *inner,
 void ws_fault_injected(ws_fault_env *f, ws_fault_kind kind, unsigned long n,
                        const char *site);
 
-/* Appends the trail as a JSON array ([{"kind":..,"n":..,"site":..},...]) to
- * buf; returns the length it needs (like snprintf). */
-size_t ws_fault_trail_json(const ws_fault_env *f, char *buf, size_t cap);
+/* Writes n trail events as a JSON array ([{"kind":..,"n":..,"site":..},...])
+ * to buf; returns the length it needs (like snprintf). */
+size_t ws_fault_trail_json(const ws_fault_event *ev, size_t n, char *buf,
+                           size_t cap);
 
 /* Writes s as the body of a JSON string (quotes, backslashes and control
  * bytes escaped) at buf[at], keeping within cap - 1; returns the new at,

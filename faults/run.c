@@ -94,21 +94,16 @@ void ws_run_result_clear(ws_run_result *r) {
 }
 
 size_t ws_run_outcome_json(const ws_run_result *r, char *buf, size_t cap) {
-  ws_fault_env view;
   char *extra;
   size_t need, at;
-  /* The trail writer works on a fault env; lend it the injected list. */
-  memset(&view, 0, sizeof(view));
-  memcpy(view.trail, r->injected, r->n_injected * sizeof(r->injected[0]));
-  view.trail_len = r->n_injected;
-  need = ws_fault_trail_json(&view, NULL, 0) + 64;
+  need = ws_fault_trail_json(r->injected, r->n_injected, NULL, 0) + 64;
   extra = malloc(need);
   if (!extra) {
     if (cap) buf[0] = '\0';
     return 0;
   }
   memcpy(extra, "\"faults\":", 9);
-  at = 9 + ws_fault_trail_json(&view, extra + 9, need - 9);
+  at = 9 + ws_fault_trail_json(r->injected, r->n_injected, extra + 9, need - 9);
   if (r->live_blocks)
     snprintf(extra + at, need - at, ",\"live_blocks\":%zu,\"live_bytes\":%zu",
              r->live_blocks, r->live_bytes);

@@ -325,9 +325,14 @@ static void report_failure(sweep_ctx *c, const char *spec, ws_verdict v,
   free(replay);
 }
 
-static void count(sweep_ctx *c, ws_verdict v) {
-  c->local[v]++;
-  if (v != WS_V_ABSORBED && v != WS_V_DIAGNOSED) c->failures++;
+/* Counts the verdict of a point, or of the clean run (clean_run set), which
+ * only counts when it fails. */
+static void record(sweep_ctx *c, int clean_run, ws_verdict v) {
+  if (ws_verdict_failing(v)) {
+    c->failures++;
+    if (clean_run) c->t->clean_failures++;
+  }
+  if (!clean_run) c->local[v]++;
 }
 
 /* ---- the worker: clean run, then points [from, total) ---------------------
@@ -366,22 +371,13 @@ static void sink_verdict(sink *s, const char *spec, ws_verdict v,
                          const char *why, const char *json) {
   if (s->pipe) {
     fprintf(s->pipe, "V %d\n", (int)v);
-    if (v != WS_V_ABSORBED && v != WS_V_DIAGNOSED)
+    if (ws_verdict_failing(v))
       fprintf(s->pipe, "F %d\t%s\t%s\t%s\n", (int)v, spec, why ? why : "",
               json ? json : "");
     return;
   }
-  if (*spec == '\0') {
-    if (v != WS_V_ABSORBED && v != WS_V_DIAGNOSED) {
-      s->c->t->clean_failures++;
-      s->c->failures++;
-      report_failure(s->c, spec, v, why, json);
-    }
-    return;
-  }
-  count(s->c, v);
-  if (v != WS_V_ABSORBED && v != WS_V_DIAGNOSED)
-    report_failure(s->c, spec, v, why, json);
+  record(s->c, *spec == '\0', v);
+  if (ws_verdict_failing(v)) report_failure(s->c, spec, v, why, json);
 }
 
 static int work(const ws_sweep_opts *o, const uint8_t *data, size_t len,
@@ -419,7 +415,7 @@ static int work(const ws_sweep_opts *o, const uint8_t *data, size_t len,
       return -1;
     }
     v = ws_sweep_judge(&clean, &r, why, sizeof(why));
-    if (v != WS_V_ABSORBED && v != WS_V_DIAGNOSED)
+    if (ws_verdict_failing(v))
       ws_run_outcome_json(&r, json, sizeof(json));
     else
       json[0] = '\0';
@@ -498,16 +494,9 @@ static long isolated(sweep_ctx *c, const uint8_t *data, size_t len,
       p = point_at(hits, c->o->kinds, (unsigned long)started);
       point_spec(&p, spec, sizeof(spec));
     } else if (line[0] == 'V') {
-      ws_verdict v = (ws_verdict)atoi(line + 2);
-      if (!seen_total) { /* the clean run's verdict */
-        if (v != WS_V_ABSORBED && v != WS_V_DIAGNOSED) {
-          c->t->clean_failures++;
-          c->failures++;
-        }
-      } else {
-        count(c, v);
-        done = started;
-      }
+      /* Before the total comes the clean run's verdict. */
+      record(c, !seen_total, (ws_verdict)atoi(line + 2));
+      if (seen_total) done = started;
     } else if (line[0] == 'F') {
       ws_verdict v = (ws_verdict)atoi(line + 2);
       char *a = strchr(line, '\t'), *b = a ? strchr(a + 1, '\t') : NULL, *e;
@@ -528,13 +517,12 @@ static long isolated(sweep_ctx *c, const uint8_t *data, size_t len,
   describe_exit(status, why, sizeof(why));
   if (!seen_total) {
     *crashed_clean = 1;
-    c->t->clean_failures++;
-    c->failures++;
+    record(c, 1, WS_V_CRASHED);
     report_failure(c, "", WS_V_CRASHED, why, NULL);
     return -1;
   }
   if (started < 0 || started == done) return (long)c->total; /* after work */
-  count(c, WS_V_CRASHED);
+  record(c, 0, WS_V_CRASHED);
   report_failure(c, spec, WS_V_CRASHED, why, NULL);
   return started;
 }

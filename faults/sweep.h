@@ -21,6 +21,11 @@ typedef enum ws_verdict {
 
 const char *ws_verdict_name(ws_verdict v);
 
+/* Every verdict but ABSORBED and DIAGNOSED breaks the promise. */
+static inline int ws_verdict_failing(ws_verdict v) {
+  return v != WS_V_ABSORBED && v != WS_V_DIAGNOSED;
+}
+
 /* Judges run r (with its injected faults) against the clean run.  For every
  * verdict but ABSORBED and DIAGNOSED, why gets one sentence. */
 ws_verdict ws_sweep_judge(const ws_run_result *clean, const ws_run_result *r,

@@ -180,7 +180,7 @@ void fz_check(const char *target, const ws_run_result *clean,
     ws_run_outcome_json(r, line, sizeof(line));
     fprintf(stderr, "%s: %s %s\n", target, ws_verdict_name(v), line);
   }
-  if (v == WS_V_ABSORBED || v == WS_V_DIAGNOSED) return;
+  if (!ws_verdict_failing(v)) return;
   ws_run_outcome_json(r, line, sizeof(line));
   fprintf(stderr, "wsgate fuzz: %s: promise broken (%s): %s\n  outcome: %s\n",
           target, ws_verdict_name(v), why, line);

@@ -49,15 +49,6 @@ static void emit_free(const char *target, tu_bytes *b) {
   tu_bytes_free(b);
 }
 
-static char *token(ws_alg alg, const char *kid, const char *claims) {
-  static const char *const names[] = {"",      "HS256", "HS384", "HS512",
-                                      "RS256", "PS256", "ES256", "EdDSA"};
-  char hdr[128];
-  snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
-           names[alg], kid);
-  return tok_sign(alg, kid, hdr, claims);
-}
-
 static const char alice[] = "{\"sub\":\"alice\",\"exp\":" EXP "}";
 
 /* ---- fuzz_handshake: [config | compare bit][n][n sizes][request] -------- */
@@ -131,7 +122,7 @@ static void gen_handshake(void) {
   static const uint8_t chunks[3] = {0, 6, 30};
   size_t i;
   tu_bytes big = {0}, tokreq = {0};
-  char *tok = token(WS_ALG_HS256, "hs256", alice), line[2048];
+  char *tok = tok_sign_jwt(WS_ALG_HS256, "hs256", alice), line[2048];
   for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
     /* The NUL in one of them is part of the request. */
     size_t len = i == 6 ? strlen(requests[i]) + 1 +
@@ -206,7 +197,7 @@ static void gen_jwt(void) {
   };
   size_t i;
   for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-    char *t = token(algs[i].alg, algs[i].kid, alice);
+    char *t = tok_sign_jwt(algs[i].alg, algs[i].kid, alice);
     jwt_seed(0, 0, t);
     jwt_seed(8, 7, t); /* and with the 8th allocation failing */
     free(t);
@@ -406,7 +397,7 @@ static void gen_session(void) {
   /* First-message auth: the token travels masked inside a frame, where no
    * marker can be expanded, so it is a real one. */
   {
-    char *t = token(WS_ALG_HS256, "hs256", alice);
+    char *t = tok_sign_jwt(WS_ALG_HS256, "hs256", alice);
     tu_request(&s, NULL);
     snprintf(line, sizeof(line), "{\"type\":\"auth\",\"token\":\"%s\"}", t);
     tu_text(&s, line);
@@ -431,7 +422,7 @@ static void gen_session(void) {
   /* Real tokens of the other algorithms (the fuzzer keeps them valid only
    * by leaving them alone; the claims form is where claims get fuzzed). */
   for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-    char *t = token(algs[i].alg, algs[i].kid, alice);
+    char *t = tok_sign_jwt(algs[i].alg, algs[i].kid, alice);
     snprintf(line, sizeof(line), "Authorization: Bearer %s\r\n", t);
     tu_request(&s, line);
     tu_text(&s, "{\"type\":\"user_message\",\"text\":\"x\"}");

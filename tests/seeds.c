@@ -49,17 +49,8 @@ static void emit(const char *group, const char *name, tu_bytes *b) {
 }
 
 /* A token for alg with the key of the same name. */
-static char *token(ws_alg alg, const char *kid, const char *claims) {
-  static const char *const names[] = {"",      "HS256", "HS384", "HS512",
-                                      "RS256", "PS256", "ES256", "EdDSA"};
-  char hdr[128];
-  snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
-           names[alg], kid);
-  return tok_sign(alg, kid, hdr, claims);
-}
-
 static char *alice(ws_alg alg, const char *kid) {
-  return token(alg, kid, "{\"sub\":\"alice\",\"exp\":" EXP "}");
+  return tok_sign_jwt(alg, kid, "{\"sub\":\"alice\",\"exp\":" EXP "}");
 }
 
 /* Request with "Authorization: Bearer <t>" plus extra header lines. */
@@ -131,7 +122,8 @@ static void group_default(void) {
   emit("default", "hs_incomplete", &b);
   tu_request(&b, NULL);
   emit("default", "auth_no_token", &b);
-  t2 = token(WS_ALG_HS256, "hs256", "{\"sub\":\"alice\",\"exp\":1600000000}");
+  t2 = tok_sign_jwt(WS_ALG_HS256, "hs256",
+                    "{\"sub\":\"alice\",\"exp\":1600000000}");
   bearer(&b, t2, NULL);
   emit("default", "auth_expired", &b);
   free(t2);
@@ -140,7 +132,7 @@ static void group_default(void) {
   bearer(&b, t2, NULL);
   emit("default", "auth_bad_signature", &b);
   free(t2);
-  t2 = token(WS_ALG_HS256, "hs256", "{\"exp\":" EXP "}");
+  t2 = tok_sign_jwt(WS_ALG_HS256, "hs256", "{\"exp\":" EXP "}");
   bearer(&b, t2, NULL);
   emit("default", "auth_no_sub", &b);
   free(t2);
@@ -221,12 +213,14 @@ static void group_policy(void) {
       "\"subprotocols\":[\"chat.v2\",\"chat.v1\"],"
       "\"issuer\":\"https://issuer.example\",\"audience\":\"wsgate\"}\n";
   tu_bytes b = {0};
-  char *tok = token(WS_ALG_RS256, "rs256",
-                    "{\"sub\":\"alice\",\"exp\":" EXP
-                    ",\"iss\":\"https://issuer.example\",\"aud\":\"wsgate\"}");
-  char *wrong = token(WS_ALG_HS256, "hs256",
-                      "{\"sub\":\"alice\",\"exp\":" EXP
-                      ",\"iss\":\"https://issuer.example\",\"aud\":\"other\"}");
+  char *tok =
+      tok_sign_jwt(WS_ALG_RS256, "rs256",
+                   "{\"sub\":\"alice\",\"exp\":" EXP
+                   ",\"iss\":\"https://issuer.example\",\"aud\":\"wsgate\"}");
+  char *wrong =
+      tok_sign_jwt(WS_ALG_HS256, "hs256",
+                   "{\"sub\":\"alice\",\"exp\":" EXP
+                   ",\"iss\":\"https://issuer.example\",\"aud\":\"other\"}");
   write_file("policy", "config.json", cfg, sizeof(cfg) - 1);
   bearer(&b, tok,
          "Origin: https://chat.example\r\n"

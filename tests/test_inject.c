@@ -191,7 +191,7 @@ static void test_trail_json(void **st) {
   size_t n;
   (void)st;
   run_plan(p, &r);
-  n = ws_fault_trail_json(&r.fe, buf, sizeof(buf));
+  n = ws_fault_trail_json(r.fe.trail, r.fe.trail_len, buf, sizeof(buf));
   assert_int_equal(n, strlen(buf));
   {
     static const char want[] =
@@ -199,7 +199,8 @@ static void test_trail_json(void **st) {
     assert_memory_equal(buf, want, sizeof(want) - 1);
   }
   assert_non_null(strstr(buf, " attr:websocket_client_id\"}]"));
-  assert_int_equal(ws_fault_trail_json(&r.fe, small, sizeof(small)), n);
+  assert_int_equal(
+      ws_fault_trail_json(r.fe.trail, r.fe.trail_len, small, sizeof(small)), n);
   assert_int_equal(strlen(small), 7);
 }
 

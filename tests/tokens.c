@@ -198,3 +198,10 @@ size_t tok_ecdsa_der(const uint8_t rs[64], uint8_t *der, size_t cap) {
   ECDSA_SIG_free(es);
   return (size_t)n;
 }
+
+char *tok_sign_jwt(ws_alg alg, const char *key, const char *claims_json) {
+  char hdr[128];
+  snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\",\"typ\":\"JWT\"}",
+           ws_alg_name(alg), key);
+  return tok_sign(alg, key, hdr, claims_json);
+}

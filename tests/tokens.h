@@ -40,6 +40,10 @@ char *tok_compose(const char *header_json, const char *claims_json,
 char *tok_sign(ws_alg alg, const char *key, const char *header_json,
                const char *claims_json);
 
+/* A token of claims_json under the header {"alg":<alg>,"kid":<key>,
+ * "typ":"JWT"}, signed with alg and the key named key. */
+char *tok_sign_jwt(ws_alg alg, const char *key, const char *claims_json);
+
 /* The same with an HMAC alg and an explicit secret (e.g. another key's
  * public bytes, for algorithm-confusion tests). */
 char *tok_sign_hmac(ws_alg alg, const uint8_t *secret, size_t slen,

@@ -520,8 +520,8 @@ int main(int argc, char **argv) {
       fprintf(stderr, "wsgate: init: %s\n", ws_strerror(rc));
       return 1;
     }
-    return argv[1][1] == 'e' ? cmd_session(argc - 2, argv + 2)
-                             : cmd_sweep(argc - 2, argv + 2);
+    return strcmp(argv[1], "session") == 0 ? cmd_session(argc - 2, argv + 2)
+                                           : cmd_sweep(argc - 2, argv + 2);
   }
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     fputs(usage, stdout);
