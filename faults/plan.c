@@ -72,15 +72,6 @@ int ws_fault_plan_set_rate(ws_fault_plan *p, double rate, uint64_t seed) {
   return 0;
 }
 
-/* splitmix64: the rate's decisions depend only on the seed and the order of
- * hits, so a run is reproducible from (rate, seed). */
-uint64_t ws_splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 int ws_fault_hit(ws_fault_plan *p, ws_fault_kind kind, unsigned long *n) {
   unsigned long h = ++p->hits[kind];
   int fail = 0;

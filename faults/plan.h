@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
+
 typedef enum ws_fault_kind {
   WS_FAULT_ALLOC = 0,
   WS_FAULT_IDGEN,
@@ -44,10 +46,6 @@ typedef struct ws_fault_plan {
   unsigned long hits[WS_FAULT_KINDS_];     /* hits seen so far */
   unsigned long injected[WS_FAULT_KINDS_]; /* hits failed so far */
 } ws_fault_plan;
-
-/* splitmix64 step: a small reproducible generator (rates, test and CLI
- * randomness).  Advances *state and returns the next value. */
-uint64_t ws_splitmix64(uint64_t *state);
 
 /* "alloc" -> WS_FAULT_ALLOC ...; -1 when unknown. */
 int ws_fault_kind_from_name(const char *name, size_t len);

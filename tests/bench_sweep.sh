@@ -8,7 +8,7 @@ set -euo pipefail
 build=$1
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=${2:-$build/bench-sweep}
-ws=$build/core/cli/wsgate
+ws=$build/cli/wsgate
 rm -rf "$work" && mkdir -p "$work"
 "$build/tests/seeds" "$work/seeds"
 start=$(date +%s.%N)

@@ -46,7 +46,7 @@ if [ -n "$lib" ]; then
 fi
 
 if command -v clang-format >/dev/null 2>&1; then
-  files=$(git ls-files 'core/*.c' 'core/*.h' 'faults/*.c' 'faults/*.h' 'fuzz/*.c' 'fuzz/*.h' 'tests/*.c' 'tests/*.h' 2>/dev/null)
+  files=$(git ls-files 'core/*.c' 'core/*.h' 'cli/*.c' 'cli/*.h' 'faults/*.c' 'faults/*.h' 'fuzz/*.c' 'fuzz/*.h' 'tests/*.c' 'tests/*.h' 2>/dev/null)
   [ -z "$files" ] || clang-format --dry-run -Werror $files >/dev/null 2>&1 || bad "not clang-formatted (run: clang-format -i <files>)"
 fi
 

@@ -1,7 +1,7 @@
 #define _GNU_SOURCE /* getrandom(2) */
 #include "sysenv.h"
 
-#include "plan.h"
+#include "rng.h"
 
 #include <errno.h>
 #include <string.h>
