@@ -126,6 +126,18 @@ void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
   s->state = WS_S_ENDED;
 }
 
+size_t ws_diag_http_response(ws_diag d, const char *detail, char *buf,
+                             size_t cap) {
+  const ws_diag_info *info = ws_diag_get(d);
+  char reason[sizeof(((ws_outcome *)0)->reason)];
+  if (!info || !info->http_status || !buf) return 0;
+  if (detail && *detail)
+    snprintf(reason, sizeof(reason), "%s: %s", info->code, detail);
+  else
+    snprintf(reason, sizeof(reason), "%s", info->code);
+  return ws_http_error_response(d, reason, buf, cap);
+}
+
 ws_diag ws_session_authenticate(ws_session *s, const char *token, size_t len) {
   ws_jwt_claims claims;
   ws_diag d;

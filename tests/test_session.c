@@ -834,6 +834,33 @@ static void test_api_errors(void **st) {
   assert_int_equal(t.counts.live_blocks, 0);
 }
 
+/* With no session at all (ws_session_new failed, or a server refusing a
+ * connection), the table's response is still written without allocating. */
+static void test_static_response(void **state) {
+  char buf[512];
+  size_t n;
+  (void)state;
+  n = ws_diag_http_response(WS_DIAG_HS_NOMEM, "session", buf, sizeof(buf));
+  assert_true(n > 0 && n < sizeof(buf));
+  buf[n] = '\0';
+  assert_non_null(strstr(buf, "HTTP/1.1 503 Service Unavailable\r\n"));
+  assert_non_null(strstr(buf, "\r\nRetry-After: 1\r\n"));
+  assert_non_null(strstr(buf, "\r\nConnection: close\r\n"));
+  assert_non_null(strstr(buf, "Content-Length: 17\r\n"));
+  assert_string_equal(buf + n - 17, "HS_NOMEM: session");
+  n = ws_diag_http_response(WS_DIAG_AUTH_EXPIRED, NULL, buf, sizeof(buf));
+  buf[n] = '\0';
+  assert_non_null(strstr(buf, "HTTP/1.1 401 "));
+  assert_non_null(strstr(buf, "Bearer error=\"invalid_token\""));
+  assert_string_equal(buf + n - 12, "AUTH_EXPIRED");
+  /* After-the-upgrade rows have no HTTP response; a short buffer gets none. */
+  assert_int_equal(
+      ws_diag_http_response(WS_DIAG_FRAME_RSV, NULL, buf, sizeof(buf)), 0);
+  assert_int_equal(ws_diag_http_response(WS_DIAG_HS_NOMEM, NULL, buf, 40), 0);
+  assert_int_equal(ws_diag_http_response((ws_diag)9999, NULL, buf, sizeof(buf)),
+                   0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_valid_upgrade),
@@ -863,6 +890,7 @@ int main(void) {
       cmocka_unit_test(test_ping_pong_and_messages),
       cmocka_unit_test(test_outcome_json),
       cmocka_unit_test(test_api_errors),
+      cmocka_unit_test(test_static_response),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -229,6 +229,16 @@ size_t ws_outcome_json(const ws_outcome *o, const char *extra, char *buf,
 
 void ws_session_free(ws_session *s);
 
+/* The HTTP response the table prescribes for diagnosis d when there is no
+ * session to write it (ws_session_new itself failed, or the server refuses
+ * the connection before making one): status line, the headers the status
+ * needs (Retry-After for 503, ...), Connection: close, and a text body that
+ * is the code, then ": detail" when detail is given.  Writes it into buf
+ * without allocating and returns its length, or 0 when d has no HTTP status
+ * in the table or cap is too small (nothing usable is written then). */
+size_t ws_diag_http_response(ws_diag d, const char *detail, char *buf,
+                             size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
