@@ -175,7 +175,7 @@ void fz_require(int cond, const char *target, const char *what) {
 void fz_check(const char *target, const ws_run_result *clean,
               const ws_run_result *r) {
   char why[512], line[2048];
-  ws_verdict v = ws_sweep_judge(clean, r, why, sizeof(why));
+  ws_verdict v = ws_judge(clean, r, why, sizeof(why));
   if (verbose) {
     ws_run_outcome_json(r, line, sizeof(line));
     fprintf(stderr, "%s: %s %s\n", target, ws_verdict_name(v), line);
