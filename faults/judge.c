@@ -79,12 +79,16 @@ uint8_t *ws_judge_visible(const uint8_t *sent, size_t len, size_t *out_len) {
   size_t i = 0;
   const uint8_t *end = NULL;
   size_t k;
-  for (k = 0; k + 4 <= len; k++)
+  /* A session resumed past its upgrade sends frames only. */
+  int http = len >= 5 && memcmp(sent, "HTTP/", 5) == 0;
+  for (k = 0; http && k + 4 <= len; k++)
     if (memcmp(sent + k, "\r\n\r\n", 4) == 0) {
       end = sent + k + 4;
       break;
     }
-  if (!end) {
+  if (!http) {
+    i = 0;
+  } else if (!end) {
     vput(&b, sent, len);
     i = len;
   } else {
@@ -201,7 +205,8 @@ static int trail_has(const ws_outcome *o, ws_attr a) {
 static ws_verdict obligations(const ws_run_result *r, char *why, size_t cap) {
   int a;
   if (!r->has_context) return WS_V_DIAGNOSED;
-  for (a = 0; a < WS_ATTR_COUNT_; a++)
+  /* A copied session's context was read back where it was built. */
+  for (a = 0; a < WS_ATTR_COUNT_ && !r->resumed; a++)
     if (!(r->attr_reads & (1u << a))) {
       snprintf(why, cap,
                "the context was built but attribute %s was never read back "

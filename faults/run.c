@@ -73,6 +73,7 @@ static int run_start(run_state *st, const ws_run_spec *spec,
   env = st->fe.env;
   if (spec->wrap) spec->wrap(spec->hook_ud, &env);
   r->default_idgen = !spec->env.idgen && !spec->env.idgen_fallback;
+  r->resumed = spec->resume != NULL;
   if (spec->resume)
     rc = ws_session_clone_open(&st->s, spec->resume, &env);
   else

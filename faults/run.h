@@ -41,6 +41,7 @@ typedef struct ws_run_result {
    * NUL-terminated; user_id not kept).  default_idgen: the environment used
    * the default generators, whose formats the judge knows. */
   int has_context, default_idgen;
+  int resumed; /* the session was a copy (spec.resume): built elsewhere */
   char ids[WS_ATTR_COUNT_][WS_ID_MAX + 1];
   size_t n_injected, injected_dropped;
   /* Last, so that a run clears only the members before it (speed). */
