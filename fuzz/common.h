@@ -133,6 +133,15 @@ void fz_fail(ws_verdict v, const char *why, const ws_run_result *r);
 /* For checks outside a session: aborts with what when cond is false. */
 void fz_require(int cond, const char *target, const char *what);
 
+/* ---- the token oracle ------------------------------------------------------
+ * For a session that carried a token built by the forge (fuzz/forge.h):
+ * which answer the core gave the token, judged by the acceptance oracle and
+ * the JWT decision model (fuzz/model_jwt.h).  A run that ended before the
+ * token was looked at (a handshake diagnosis) says nothing about it. */
+struct fz_token;
+ws_verdict fz_token_oracle(const struct fz_token *t, const ws_run_result *clean,
+                           char *why, size_t cap);
+
 /* ---- building inputs -------------------------------------------------------
  */
 

@@ -309,15 +309,48 @@ static size_t plan_rules(size_t i) {
 
 /* ---- fuzz_context: [plan][fma][claims] ---------------------------------- */
 
+/* A token spec for the forge (fuzz/forge.h): key, header alg, kid, header
+ * extras, tamper, tamper argument (2 bytes), claims mode, exp, nbf, iat,
+ * iss, aud, sub; all zero is a valid HS256 token every policy accepts. */
+static void put_spec(tu_bytes *b, uint8_t key, uint8_t tamper, uint8_t exp) {
+  uint8_t spec[14] = {0};
+  spec[0] = key;
+  spec[4] = tamper;
+  spec[6] = 9;
+  spec[8] = exp;
+  tu_put(b, spec, sizeof(spec));
+}
+
 static void gen_context(void) {
   size_t i;
+  uint8_t k;
   for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
     int fma;
     for (fma = 0; fma < 2; fma++) {
       tu_bytes b = {0};
       put_header(&b, (uint8_t)((fma ? 1 : 0) | (plan_rules(i) ? F_PLAN : 0)),
                  plans[i], NULL, 0);
-      tu_puts(&b, alice);
+      put_spec(&b, (uint8_t)(i % 7), 0, 0);
+      emit_free("fuzz_context", &b);
+    }
+  }
+  /* Every key, in the request and in the first message; a tampered
+   * signature and an expired token of each. */
+  for (k = 0; k < 9; k++) {
+    uint8_t cfg;
+    for (cfg = 0; cfg < 3; cfg++) {
+      tu_bytes b = {0};
+      put_header(&b, cfg, NULL, NULL, 0);
+      put_spec(&b, k, 0, 0);
+      emit_free("fuzz_context", &b);
+    }
+    {
+      tu_bytes b = {0};
+      put_header(&b, 0, NULL, NULL, 0);
+      put_spec(&b, k, 1, 0);
+      emit_free("fuzz_context", &b);
+      put_header(&b, 2, NULL, NULL, 0);
+      put_spec(&b, k, 0, 3);
       emit_free("fuzz_context", &b);
     }
   }
@@ -325,7 +358,7 @@ static void gen_context(void) {
     static const uint8_t one[1] = {0};
     tu_bytes b = {0};
     put_header(&b, F_INTERLEAVE | 1, NULL, one, 1);
-    tu_puts(&b, alice);
+    put_spec(&b, 5, 0, 0);
     emit_free("fuzz_context", &b);
   }
 }
@@ -459,15 +492,18 @@ static void session_seed(size_t plan, uint8_t cfg, const tu_bytes *stream) {
   emit_free("fuzz_session", &b);
 }
 
-/* Built mode (mode byte 3: built head, structured frames). */
-static void session_built(uint8_t cfg, uint8_t choices, const char *claims,
-                          const tu_bytes *frames, size_t plan) {
-  tu_bytes b = {0};
-  uint8_t h[3] = {3, choices, (uint8_t)strlen(claims)};
+/* Built mode (mode byte 3: built head, structured frames), the token from a
+ * forge spec (put_spec). */
+static void session_built(uint8_t cfg, uint8_t choices, uint8_t key,
+                          uint8_t tamper, const tu_bytes *frames, size_t plan) {
+  tu_bytes b = {0}, spec = {0};
+  uint8_t h[3] = {3, choices, 14};
   put_header(&b, (uint8_t)(cfg | (plan_rules(plan) ? F_PLAN : 0)), plans[plan],
              NULL, 0);
   tu_put(&b, h, 3);
-  tu_puts(&b, claims);
+  put_spec(&spec, key, tamper, 0);
+  tu_put(&b, spec.p, spec.n);
+  tu_bytes_free(&spec);
   tu_put(&b, frames->p, frames->n);
   emit_free("fuzz_session", &b);
 }
@@ -504,21 +540,22 @@ static void gen_session(void) {
   /* Built heads: each token source, first-message auth, the policy
    * config, with structured frames behind them. */
   {
-    static const char pol[] = "{\"sub\":\"c\",\"exp\":" EXP
-                              ",\"iss\":\"https://issuer.example\","
-                              "\"aud\":\"wsgate\"}";
     tu_bytes fr = {0};
     sframe(&fr, 0x81, "{\"type\":\"user_message\"}", 23);
     sframe(&fr, 0x01, "{\"type\":", 8);
     sframe(&fr, 0x89, "p", 1);
     sframe(&fr, 0x80, "\"ping\"}", 7);
     sframe(&fr, 0x88, "\x03\xe8", 2);
-    for (i = 1; i < 4; i++) session_built(0, (uint8_t)i, alice, &fr, 0);
-    session_built(1, 16, alice, &fr, 0);
-    session_built(2, 1 | 4 | 8, pol, &fr, 0);
-    session_built(0, 1, alice, &fr, 14);
-    session_built(0, 1, alice, &fr, 15);
-    session_built(1, 16, alice, &fr, 12);
+    for (i = 1; i < 4; i++) session_built(0, (uint8_t)i, 0, 0, &fr, 0);
+    for (i = 0; i < 9; i++) session_built(0, 1, (uint8_t)i, 0, &fr, 0);
+    session_built(0, 1, 3, 1, &fr, 0); /* RS256, one bit flipped */
+    session_built(0, 1, 5, 9, &fr, 0); /* ES256, r = 0 */
+    session_built(1, 16, 0, 0, &fr, 0);
+    session_built(1, 16, 6, 0, &fr, 0);
+    session_built(2, 1 | 4 | 8, 0, 0, &fr, 0);
+    session_built(0, 1, 0, 0, &fr, 14);
+    session_built(0, 1, 0, 0, &fr, 15);
+    session_built(1, 16, 0, 0, &fr, 12);
     tu_bytes_free(&fr);
   }
   /* First-message auth: the token travels masked inside a frame, where no
