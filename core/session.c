@@ -1,4 +1,6 @@
-/* The session state machine: handshake -> (auth -> context) -> frames.
+/* The session state machine: HEAD -> (AWAIT_AUTH_MESSAGE ->) OPEN -> ENDED
+ * (session_int.h).  This file is the only one that changes the state; the
+ * message layer (message.c) only decides what a message asks for.
  *
  * Every path ends in ws_session_end with a diagnosis.  The session keeps the
  * last thing it writes (HTTP error or close frame) in a fixed area so that
@@ -9,6 +11,7 @@
 #include "crypto.h"
 #include "json.h"
 #include "jwt.h"
+#include "message.h"
 #include "session_int.h"
 
 const char *ws_strerror(int err) {
@@ -48,7 +51,6 @@ int ws_session_new(ws_session **out, const ws_config *cfg,
   s->cfg = cfg;
   s->keys = keys;
   s->state = WS_S_HEAD;
-  s->stage = WS_STAGE_HANDSHAKE;
   ws_head_scan_init(&s->scan);
   *out = s;
   return WS_OK;
@@ -88,7 +90,7 @@ void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
     detail = "no diagnosis given";
   }
   o->diag = d;
-  o->stage = s->stage;
+  o->stage = info->stage; /* one rule: the table row says where it ended */
   if (detail && *detail)
     snprintf(o->reason, sizeof(o->reason), "%s: %s", info->code, detail);
   else
@@ -138,31 +140,67 @@ size_t ws_diag_http_response(ws_diag d, const char *detail, char *buf,
   return ws_http_error_response(d, reason, buf, cap);
 }
 
-ws_diag ws_session_authenticate(ws_session *s, const char *token, size_t len) {
+/* Verifies the token and builds the context.  WS_DIAG_NONE or the
+ * diagnosis; the caller moves the state. */
+static ws_diag authenticate(ws_session *s, const char *token, size_t len) {
   ws_jwt_claims claims;
   ws_diag d;
-  s->stage = WS_STAGE_AUTH;
   d = ws_jwt_verify(&s->mem, s->cfg, s->keys, s->env.now(s->env.user_data),
                     token, len, &claims);
   if (d != WS_DIAG_NONE) return d;
-  s->stage = WS_STAGE_CONTEXT;
-  d = ws_context_build(&s->mem, &s->env, claims.sub, claims.sub_len,
-                       &s->outcome, &s->ctx);
-  if (d != WS_DIAG_NONE) return d;
-  s->authenticated = 1;
+  return ws_context_build(&s->mem, &s->env, claims.sub, claims.sub_len,
+                          &s->outcome, &s->ctx);
+}
+
+/* Queues the reply in s->scratch as one text frame. */
+static ws_diag queue_reply(ws_session *s) {
+  int rc = ws_frames_send_text(s->frames, s->scratch.data, s->scratch.len);
+  if (rc == -1) return WS_DIAG_FRAME_NOMEM;
+  if (rc != 0) return WS_DIAG_FRAME_INTERNAL;
   return WS_DIAG_NONE;
+}
+
+/* The frame loop's text handler: the message layer decides, the session
+ * acts on the decision.  The reply is queued from inside the handler, which
+ * frames.h allows: ws_frames_send_text only appends a frame to the output
+ * buffer (after the pongs of earlier pings, before those of later ones, so
+ * the bytes do not depend on chunking) and a nested receive is refused. */
+static ws_diag on_text(void *ud, const uint8_t *p, size_t n) {
+  ws_session *s = ud;
+  ws_msg msg;
+  ws_diag d = WS_DIAG_NONE;
+  ws_message_decide(&s->mem, s->cfg, s->state == WS_S_AWAIT_AUTH_MESSAGE, p, n,
+                    &msg);
+  switch (msg.action) {
+    case WS_MSG_END: d = msg.diag; break;
+    case WS_MSG_AUTH:
+      d = authenticate(s, msg.token, msg.token_len);
+      if (d == WS_DIAG_NONE) s->state = WS_S_OPEN;
+      break;
+    case WS_MSG_ACK:
+      d = ws_context_new_request_id(s->ctx, &s->env, &s->outcome);
+      break;
+    case WS_MSG_PONG:
+    case WS_MSG_ERROR: break;
+  }
+  if (d == WS_DIAG_NONE)
+    d = ws_message_reply(&s->scratch, &s->mem, &msg, s->ctx, &s->env);
+  if (d == WS_DIAG_NONE) d = queue_reply(s);
+  ws_message_done(&s->mem, &msg);
+  return d;
 }
 
 /* Feeds bytes that follow the upgrade to the frame loop. */
 static void feed_frames(ws_session *s, const uint8_t *in, size_t len) {
   ws_diag d;
-  if (s->state != WS_S_OPEN || len == 0) return;
+  if (s->state == WS_S_HEAD || s->state == WS_S_ENDED || len == 0) return;
   d = ws_frames_recv(s->frames, in, len);
   if (d != WS_DIAG_NONE) ws_session_end(s, d, NULL);
 }
 
 /* The head is complete: validate, authenticate, upgrade.  Returns 0 when the
- * session is open, -1 when it ended. */
+ * session is upgraded (OPEN, or AWAIT_AUTH_MESSAGE without a token), -1 when
+ * it ended. */
 static int process_head(ws_session *s, const char *head, size_t len) {
   ws_handshake hs;
   const char *detail = NULL;
@@ -176,25 +214,22 @@ static int process_head(ws_session *s, const char *head, size_t len) {
   if ((d = ws_handshake_accept(&s->mem, &hs, &s->out)) != WS_DIAG_NONE)
     goto fail;
   if (hs.token_source != WS_TOKEN_NONE) {
-    d = ws_session_authenticate(s, hs.token.p, hs.token.n);
+    d = authenticate(s, hs.token.p, hs.token.n);
     if (d != WS_DIAG_NONE) goto fail;
   } else if (!s->cfg->first_message_auth) {
-    s->stage = WS_STAGE_AUTH;
     d = WS_DIAG_AUTH_NO_TOKEN;
     goto fail;
   }
-  h.on_text = ws_message_on_text;
+  h.on_text = on_text;
   h.ud = s;
   if (ws_frames_new(&s->frames, &s->mem, s->cfg->max_message_bytes, &s->out,
                     &h) != 0) {
-    s->stage = WS_STAGE_HANDSHAKE;
     d = WS_DIAG_HS_NOMEM;
     detail = "frame loop";
     goto fail;
   }
   ws_handshake_release(&s->mem, &hs);
-  s->state = WS_S_OPEN;
-  s->stage = WS_STAGE_FRAMES;
+  s->state = s->ctx ? WS_S_OPEN : WS_S_AWAIT_AUTH_MESSAGE;
   return 0;
 fail:
   ws_handshake_release(&s->mem, &hs);

@@ -120,12 +120,21 @@ void tu_run(const ws_config *cfg, const ws_keyset *ks, tu_env *t,
   collect(s, r);
   o = ws_session_outcome(s);
   if (o) {
+    const char *why = tu_outcome_check(o);
+    if (why) fail_msg("inconsistent outcome: %s", why);
     r->outcome = *o;
     r->ended = 1;
   }
   ws_session_free(s);
   r->live_blocks = t->counts.live_blocks;
   r->peak_bytes = t->counts.peak_bytes;
+}
+
+const char *tu_outcome_check(const ws_outcome *o) {
+  const ws_diag_info *i = o ? ws_diag_get(o->diag) : NULL;
+  if (!i) return "diag is not a table row";
+  if (o->stage != i->stage) return "stage is not the table row's stage";
+  return NULL;
 }
 
 void tu_result_free(tu_result *r) {

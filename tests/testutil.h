@@ -47,6 +47,11 @@ void tu_run(const ws_config *cfg, const ws_keyset *ks, tu_env *t,
             const uint8_t *in, size_t len, size_t chunk, uint64_t chunk_seed,
             int eof, tu_result *r);
 void tu_result_free(tu_result *r);
+/* What is wrong with an ended session's outcome, or NULL when nothing is:
+ * its stage must be the stage of its diagnosis's table row (the one rule
+ * the session uses), its diag a table row.  tu_run applies it to every
+ * session it runs. */
+const char *tu_outcome_check(const ws_outcome *o);
 /* Asserts r->outcome.diag is the diag named code (cmocka assertion). */
 void tu_assert_diag(const tu_result *r, const char *code);
 
