@@ -5,7 +5,6 @@
  * Every path ends in ws_session_end with a diagnosis.  The session keeps the
  * last thing it writes (HTTP error or close frame) in a fixed area so that
  * even an allocation failure can be reported to the client (503 / 1013). */
-#include <stdio.h>
 #include <string.h>
 
 #include "crypto.h"
@@ -13,6 +12,7 @@
 #include "jwt.h"
 #include "message.h"
 #include "session_int.h"
+#include "text.h"
 
 const char *ws_strerror(int err) {
   switch (err) {
@@ -79,6 +79,20 @@ static int echo_code(uint16_t peer) {
   return peer == 1011 || peer == 1013 ? 1000 : (int)peer;
 }
 
+/* The reason sent and recorded: the code, then ": detail" when given, cut to
+ * fit cap. */
+static void format_reason(char *buf, size_t cap, const ws_diag_info *info,
+                          const char *detail) {
+  ws_text t;
+  ws_text_init(&t, buf, cap);
+  ws_text_puts(&t, info->code);
+  if (detail && *detail) {
+    ws_text_puts(&t, ": ");
+    ws_text_puts(&t, detail);
+  }
+  ws_text_cstr(&t);
+}
+
 void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
   const ws_diag_info *info = ws_diag_get(d);
   ws_outcome *o = &s->outcome;
@@ -91,10 +105,7 @@ void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
   }
   o->diag = d;
   o->stage = info->stage; /* one rule: the table row says where it ended */
-  if (detail && *detail)
-    snprintf(o->reason, sizeof(o->reason), "%s: %s", info->code, detail);
-  else
-    snprintf(o->reason, sizeof(o->reason), "%s", info->code);
+  format_reason(o->reason, sizeof(o->reason), info, detail);
   if (s->state == WS_S_HEAD) {
     s->out.len = 0; /* an uncommitted 101 is never sent */
     if (info->http_status) {
@@ -133,10 +144,7 @@ size_t ws_diag_http_response(ws_diag d, const char *detail, char *buf,
   const ws_diag_info *info = ws_diag_get(d);
   char reason[sizeof(((ws_outcome *)0)->reason)];
   if (!info || !info->http_status || !buf) return 0;
-  if (detail && *detail)
-    snprintf(reason, sizeof(reason), "%s: %s", info->code, detail);
-  else
-    snprintf(reason, sizeof(reason), "%s", info->code);
+  format_reason(reason, sizeof(reason), info, detail);
   return ws_http_error_response(d, reason, buf, cap);
 }
 
@@ -342,92 +350,66 @@ const ws_context *ws_session_context(const ws_session *s) {
 /* ---- outcome as JSON --------------------------------------------------------
  */
 
-typedef struct jw {
-  char *buf;
-  size_t cap, len;
-} jw;
+static void put_quoted(ws_text *t, const char *s) {
+  if (s)
+    ws_text_json_str(t, s, strlen(s));
+  else
+    ws_text_puts(t, "null");
+}
 
-static void jw_raw(jw *w, const char *s, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++, w->len++)
-    if (w->len + 1 < w->cap) w->buf[w->len] = s[i];
-}
-static void jw_str(jw *w, const char *s) {
-  jw_raw(w, s, strlen(s));
-}
-static void jw_quoted(jw *w, const char *s) {
-  static const char hex[] = "0123456789abcdef";
-  jw_raw(w, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') {
-      char e[2] = {'\\', (char)c};
-      jw_raw(w, e, 2);
-    } else if (c < 0x20) {
-      char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      jw_raw(w, e, 6);
-    } else {
-      jw_raw(w, (const char *)&c, 1);
-    }
-  }
-  jw_raw(w, "\"", 1);
-}
-static void jw_int(jw *w, int v) {
-  char t[16];
-  if (v == 0) {
-    jw_str(w, "null");
-    return;
-  }
-  snprintf(t, sizeof(t), "%d", v);
-  jw_str(w, t);
+/* 0 is JSON null: "no status", "no close code". */
+static void put_int_or_null(ws_text *t, int v) {
+  if (v == 0)
+    ws_text_puts(t, "null");
+  else
+    ws_text_int(t, v);
 }
 
 size_t ws_outcome_json(const ws_outcome *o, const char *extra, char *buf,
                        size_t cap) {
-  jw w = {buf, cap, 0};
+  ws_text w;
   const ws_diag_info *info = o ? ws_diag_get(o->diag) : NULL;
   size_t i;
+  ws_text_init(&w, buf, cap);
   if (!info) {
-    jw_str(&w, "{\"stage\":null,\"diag\":null}");
-  } else {
-    jw_str(&w, "{\"stage\":");
-    jw_quoted(&w, ws_stage_name(o->stage));
-    jw_str(&w, ",\"diag\":");
-    jw_quoted(&w, info->code);
-    jw_str(&w, ",\"class\":");
-    jw_quoted(&w, ws_class_name(info->cls));
-    jw_str(&w, ",\"http_status\":");
-    jw_int(&w, o->http_status);
-    jw_str(&w, ",\"close_code\":");
-    jw_int(&w, o->close_code);
-    jw_str(&w, ",\"reason\":");
-    if (o->reason[0])
-      jw_quoted(&w, o->reason);
-    else
-      jw_str(&w, "null");
-    jw_str(&w, ",\"trail\":[");
-    for (i = 0; i < o->trail_len; i++) {
-      if (i) jw_str(&w, ",");
-      jw_str(&w, "{\"event\":");
-      jw_quoted(&w, o->trail[i].event == WS_TRAIL_IDGEN_FALLBACK
-                        ? "idgen_fallback"
-                        : "idgen_invalid");
-      jw_str(&w, ",\"attr\":");
-      jw_quoted(&w, ws_attr_name(o->trail[i].attr));
-      jw_str(&w, "}");
-    }
-    jw_str(&w, "]");
-    if (o->trail_dropped) {
-      char t[48];
-      snprintf(t, sizeof(t), ",\"trail_dropped\":%zu", o->trail_dropped);
-      jw_str(&w, t);
-    }
-    if (extra && *extra) {
-      jw_str(&w, ",");
-      jw_str(&w, extra);
-    }
-    jw_str(&w, "}");
+    ws_text_puts(&w, "{\"stage\":null,\"diag\":null}");
+    return ws_text_cstr(&w);
   }
-  if (cap) buf[w.len < cap ? w.len : cap - 1] = '\0';
-  return w.len;
+  ws_text_puts(&w, "{\"stage\":");
+  put_quoted(&w, ws_stage_name(o->stage));
+  ws_text_puts(&w, ",\"diag\":");
+  put_quoted(&w, info->code);
+  ws_text_puts(&w, ",\"class\":");
+  put_quoted(&w, ws_class_name(info->cls));
+  ws_text_puts(&w, ",\"http_status\":");
+  put_int_or_null(&w, o->http_status);
+  ws_text_puts(&w, ",\"close_code\":");
+  put_int_or_null(&w, o->close_code);
+  ws_text_puts(&w, ",\"reason\":");
+  if (o->reason[0])
+    put_quoted(&w, o->reason);
+  else
+    ws_text_puts(&w, "null");
+  ws_text_puts(&w, ",\"trail\":[");
+  for (i = 0; i < o->trail_len; i++) {
+    if (i) ws_text_puts(&w, ",");
+    ws_text_puts(&w, "{\"event\":");
+    put_quoted(&w, o->trail[i].event == WS_TRAIL_IDGEN_FALLBACK
+                       ? "idgen_fallback"
+                       : "idgen_invalid");
+    ws_text_puts(&w, ",\"attr\":");
+    put_quoted(&w, ws_attr_name(o->trail[i].attr));
+    ws_text_puts(&w, "}");
+  }
+  ws_text_puts(&w, "]");
+  if (o->trail_dropped) {
+    ws_text_puts(&w, ",\"trail_dropped\":");
+    ws_text_int(&w, (long long)o->trail_dropped);
+  }
+  if (extra && *extra) {
+    ws_text_puts(&w, ",");
+    ws_text_puts(&w, extra);
+  }
+  ws_text_puts(&w, "}");
+  return ws_text_cstr(&w);
 }
