@@ -192,7 +192,7 @@ static void test_user_id_rule(void **st) {
 static void test_nomem(void **st) {
   fenv f;
   ws_outcome o;
-  tu_failalloc fa = {0, 1, 0};
+  tu_failalloc fa = {.fail_at = 1};
   ws_allocator a = tu_failalloc_allocator(&fa);
   (void)st;
   init(&f);

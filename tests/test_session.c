@@ -368,7 +368,7 @@ static void test_alloc_failures_before_upgrade(void **st) {
   (void)st;
   req_auth(&in, NULL);
   {
-    tu_failalloc fa = {0, 0, 0};
+    tu_failalloc fa = {0};
     ws_allocator a = tu_failalloc_allocator(&fa);
     tu_env t;
     tu_result r;
@@ -380,7 +380,7 @@ static void test_alloc_failures_before_upgrade(void **st) {
     tu_result_free(&r);
   }
   for (n = 2; n <= total; n++) { /* 1 is the session itself */
-    tu_failalloc fa = {0, n, 0};
+    tu_failalloc fa = {.fail_at = n};
     ws_allocator a = tu_failalloc_allocator(&fa);
     tu_env t;
     tu_result r;
@@ -861,7 +861,7 @@ static void test_message_decisions(void **st) {
   ws_mem m;
   ws_msg msg;
   ws_buf out = {0};
-  tu_failalloc fa = {0, 1, 0};
+  tu_failalloc fa = {.fail_at = 1};
   ws_allocator fail_first = tu_failalloc_allocator(&fa);
   (void)st;
   /* Waiting for first-message auth: only an auth message with a token. */
