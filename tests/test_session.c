@@ -989,6 +989,14 @@ static void test_static_response(void **state) {
   assert_int_equal(
       ws_diag_http_response(WS_DIAG_FRAME_RSV, NULL, buf, sizeof(buf)), 0);
   assert_int_equal(ws_diag_http_response(WS_DIAG_HS_NOMEM, NULL, buf, 40), 0);
+  /* Bytes, not a C string: an exact fit is written whole, one byte less is
+   * nothing. */
+  n = ws_diag_http_response(WS_DIAG_HS_ORIGIN, "x", buf, sizeof(buf));
+  assert_true(n > 0);
+  assert_int_equal(ws_diag_http_response(WS_DIAG_HS_ORIGIN, "x", buf, n), n);
+  assert_int_equal(buf[n - 1], 'x');
+  assert_int_equal(ws_diag_http_response(WS_DIAG_HS_ORIGIN, "x", buf, n - 1),
+                   0);
   assert_int_equal(ws_diag_http_response((ws_diag)9999, NULL, buf, sizeof(buf)),
                    0);
 }
