@@ -73,8 +73,9 @@ void ws_session_free(ws_session *s) {
 
 /* The code answering a client's close: the same code (RFC 6455 5.5.1),
  * except 1011 and 1013, which this server sends only with its own internal
- * or resource diagnosis (CONTRACT 1): a client's 1011 is answered 1000, so a
- * 1011 from the server always names a cause. */
+ * or resource diagnosis (a 1011 is only ever sent with a diagnosis of class
+ * internal): a client's 1011 is answered 1000, so a 1011 from the server
+ * always names a cause. */
 static int echo_code(uint16_t peer) {
   return peer == 1011 || peer == 1013 ? 1000 : (int)peer;
 }

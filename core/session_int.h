@@ -54,7 +54,8 @@ struct ws_session {
   int reason_sent; /* outcome.reason went on the wire */
 };
 
-/* Ends the session with d (the only way to end one, STYLE 6): writes the
+/* Ends the session with d (the only way to end one: every outcome
+ * comes from the diagnosis table): writes the
  * HTTP error response or close frame the diag table prescribes into the
  * session's final area and records the outcome.  detail (may be NULL) is
  * appended to the reason after the code. */
