@@ -206,7 +206,7 @@ typedef struct ws_trail_entry {
 #define WS_TRAIL_MAX 16
 
 typedef struct ws_outcome {
-  ws_stage stage;   /* stage the session ended in */
+  ws_stage stage;   /* the stage of diag's table row (ws_diag_get) */
   ws_diag diag;     /* never WS_DIAG_NONE once ended */
   int http_status;  /* status of the HTTP response written, 0 if none */
   int close_code;   /* code of the close frame sent, 0 if none */
