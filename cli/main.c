@@ -268,6 +268,10 @@ static int parse_args(const char *cmd, int sweep, int *argc, char ***argv,
   return 0;
 }
 
+static void key_warning(void *ud, const char *msg) {
+  fprintf(stderr, "wsgate: --keys %s: warning: %s\n", (const char *)ud, msg);
+}
+
 /* Config and key set from the options (defaults when not given).  0, or an
  * exit status with the message printed. */
 static int load_setup(const session_opts *o, ws_config **cfg, ws_keyset **ks) {
@@ -296,8 +300,8 @@ static int load_setup(const session_opts *o, ws_config **cfg, ws_keyset **ks) {
       fprintf(stderr, "wsgate: --keys %s: %s\n", o->keys, strerror(errno));
       goto out;
     }
-    if (ws_keyset_load(ks, (const char *)doc, dlen, err, sizeof(err)) !=
-        WS_OK) {
+    if (ws_keyset_load_warn(ks, (const char *)doc, dlen, err, sizeof(err),
+                            key_warning, (void *)o->keys) != WS_OK) {
       fprintf(stderr, "wsgate: --keys %s: %s\n", o->keys, err);
       goto out;
     }
