@@ -439,8 +439,9 @@ int main(void) {
   struct stat st;
   if (stat(VEC_DIR, &st) != 0 || !S_ISDIR(st.st_mode)) {
     printf(
-        "SKIP: ../shared/vectors not found (a user's clone has no "
-        "../shared)\n");
+        "SKIP: test_wycheproof: no Wycheproof vectors at %s (they live "
+        "beside the checkout, in ../shared, which a clone does not have)\n",
+        VEC_DIR);
     return 77;
   }
   tu_global_init();
