@@ -5,7 +5,12 @@
 # second and the wall time of the whole sweep.  Target: <= 60 s on 2 cores.
 #   bench_sweep.sh BUILD_DIR [WORKDIR]
 set -euo pipefail
+usage() { local rc=${1:-2} fd=2; [ "$rc" -eq 0 ] && fd=1; echo "usage: bench_sweep.sh BUILD_DIR [WORKDIR]  (BUILD_DIR: e.g. build/release, with cli/wsgate and tests/seeds)" >&"$fd"; exit "$rc"; }
+[ $# -ge 1 ] && [ $# -le 2 ] || usage
+case $1 in -h | --help) usage 0 ;; esac
 build=$1
+[ -x "$build/cli/wsgate" ] && [ -x "$build/tests/seeds" ] ||
+  { echo "bench_sweep.sh: $build has no cli/wsgate or tests/seeds (build it first)" >&2; usage; }
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=${2:-$build/bench-sweep}
 ws=$build/cli/wsgate
