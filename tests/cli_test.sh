@@ -111,6 +111,17 @@ s = json.loads(open(sys.argv[1]).read().splitlines()[-1])
 assert s["hits"]["attr"] > 0 and s["points"] == 2 * s["hits"]["attr"], s
 PY
 
+# The README's sample fault sites are ones the program reports now (they
+# are quoted from real output, and line numbers move).
+{ "$ws" session --keys "$keys" --now 1700000000 --list-faults < "$tmp/chat.bin" 2>&1 >/dev/null
+  cat "$tmp/f1"; } | grep -o '"site":"[^"]*"' | sort -u > "$tmp/sites"
+grep -o '"site":"[^"]*"' "$src/README.md" | grep -v '"site":"\.\.\."' | sort -u > "$tmp/readme_sites"
+[ -s "$tmp/readme_sites" ] && ok || bad "README quotes no fault site"
+while read -r site; do
+  grep -qxF "$site" "$tmp/sites" && ok ||
+    bad "README quotes $site, which wsgate no longer reports: update the Faults section from 'wsgate session --list-faults' and '--fault attr@2' on mkstream chat"
+done < "$tmp/readme_sites"
+
 # diags --json is valid JSON with every member, and the README table is the
 # table's markdown rendering.
 "$ws" diags --json > "$tmp/d.json" && ok || bad "diags --json exit"
