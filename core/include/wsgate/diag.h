@@ -8,7 +8,8 @@
  *
  * Columns: X(ID, STAGE, CLASS, HTTP_STATUS, CLOSE_CODE, DESCRIPTION)
  *   STAGE       the stage that owns the diagnosis (WS_STAGE_*)
- *   CLASS       none|protocol|auth|policy|resource|internal (WS_CLASS_*)
+ *   CLASS       none|protocol|auth|policy|resource|internal|message
+ *               (WS_CLASS_*); message rows never end a session (below)
  *   HTTP_STATUS status written when the diagnosis ends the session before the
  *               upgrade (0: never ends a session there)
  *   CLOSE_CODE  close code sent when it ends the session after the upgrade

@@ -143,8 +143,19 @@ typedef struct ws_config ws_config; /* read-only once built */
 /* Parses a config JSON object (keys: issuer, audience, leeway_s,
  * max_message_bytes, max_head_bytes, max_headers, max_token_bytes,
  * max_json_depth, origins, subprotocols, first_message_auth).  json may be
- * NULL for all defaults.  On error returns WS_ERR_PARSE with a message in
- * errbuf (if given).  Free with ws_config_free. */
+ * NULL for all defaults.  Free with ws_config_free.
+ * Errors (*out stays NULL):
+ *  - WS_ERR_ARG: out is NULL;
+ *  - WS_ERR_PARSE, with "config: <key>: <why>" in errbuf (if given): the
+ *    document is not JSON, has a duplicate key, is larger than 1 MiB or
+ *    nested deeper than 8, or is not an object; an unknown key; issuer or
+ *    audience not a non-empty string; a number that is not an integer in
+ *    its range (leeway_s 0..86400, max_message_bytes 1..2^30,
+ *    max_head_bytes 64..2^20, max_headers 4..1024, max_token_bytes
+ *    16..2^20, max_json_depth 1..64); origins or subprotocols not an array
+ *    of at most 256 non-empty strings of at most 1024 bytes (subprotocols:
+ *    HTTP tokens); first_message_auth not a boolean;
+ *  - WS_ERR_NOMEM: out of memory. */
 int ws_config_new(ws_config **out, const char *json, size_t len, char *errbuf,
                   size_t errlen);
 void ws_config_free(ws_config *cfg);
