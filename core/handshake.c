@@ -696,7 +696,7 @@ ws_diag ws_handshake_parse(ws_mem *m, const ws_config *cfg, const char *head,
     goto out;
   }
 
-  /* Token sources, first found wins (CONTRACT 3). */
+  /* Token sources, first found wins (POLICY §3). */
   if ((seen & (1u << H_AUTHORIZATION)) &&
       bearer_token(val[H_AUTHORIZATION], &h.token)) {
     h.token_source = WS_TOKEN_AUTHORIZATION;

@@ -108,7 +108,7 @@ typedef struct ws_handshake {
  * 12. cfg->origins_set and Origin missing or not in cfg->origins (ASCII
  *     case-insensitive): HS_ORIGIN;
  * 13. Sec-WebSocket-Protocol not a list of tokens: HS_PROTOCOL_SYNTAX;
- * 14. token extraction, first source found wins (CONTRACT 3):
+ * 14. token extraction, first source found wins (POLICY §3):
  *     `Authorization: Bearer <t>` (scheme case-insensitive, <t> trimmed of
  *     SP/HTAB, may be empty; another scheme is not a source); then the first
  *     Sec-WebSocket-Protocol pair `bearer, <t>` ("bearer" exact, the element

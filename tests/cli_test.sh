@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line contract (CONTRACT 2, 5): outcome line, --out bytes, chunking
+# Command-line contract (POLICY §2, §5): outcome line, --out bytes, chunking
 # independence, diags --json, the README's diagnosis table, and clean
 # rejection of bad arguments and files.
 # usage: cli_test.sh WSGATE MKSTREAM SOURCE_DIR
@@ -54,7 +54,7 @@ echo '{"first_message_auth":true}' > "$tmp/fma.json"
 "$ws" session < /dev/null > "$tmp/o6"
 [ "$(field "$tmp/o6" diag)" = HS_INCOMPLETE ] && ok || bad "empty input: $(cat "$tmp/o6")"
 
-# Faults (CONTRACT 4): the outcome lists what was injected, and the diag
+# Faults (POLICY §4): the outcome lists what was injected, and the diag
 # blames it; --list-faults prints every hit on stderr.
 "$ws" session --keys "$keys" --now 1700000000 --fault attr@2 < "$tmp/chat.bin" > "$tmp/f1"
 [ "$(field "$tmp/f1" diag)" = CTX_ATTR_THREAD_ID ] && ok || bad "attr@2: $(cat "$tmp/f1")"

@@ -1,6 +1,6 @@
 /* Tests for the upgrade handshake (core/handshake.c): the head scanner, the
  * parser's checks and their order, token sources, subprotocol selection, the
- * 101 response and the HTTP error responses of CONTRACT 3. */
+ * 101 response and the HTTP error responses of POLICY §3. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -289,7 +289,7 @@ static void test_accept_nomem(void **state) {
   assert_true(k < 100);
 }
 
-/* ---- CONTRACT 3 rows, before the upgrade ---- */
+/* ---- POLICY §3 rows, before the upgrade ---- */
 
 static void test_row_valid(void **state) {
   tmem tm;
