@@ -5,6 +5,7 @@
  *
  *   gen_corpus CORPUS_DIR      (the build runs it as: cmake --build ...
  *                               --target corpus) */
+#include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -21,7 +22,52 @@
 #define EXP "2000000000"
 
 static const char *root;
-static unsigned long written;
+static unsigned long written, removed;
+
+/* The names written this run, so that a regeneration replaces the seeds of
+ * the previous one instead of adding to them (prune_stale). */
+#define MAX_SEEDS 4096
+static char seen[MAX_SEEDS][2 * 20 + 1];
+static const char *seen_target[MAX_SEEDS];
+static size_t n_seen;
+
+static int was_written(const char *target, const char *name) {
+  size_t i;
+  for (i = 0; i < n_seen; i++)
+    if (strcmp(seen_target[i], target) == 0 && strcmp(seen[i], name) == 0)
+      return 1;
+  return 0;
+}
+
+/* A seed's name: 40 lower-case hex digits. */
+static int is_seed_name(const char *s) {
+  size_t i;
+  for (i = 0; s[i]; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return 0;
+  return i == 40;
+}
+
+/* Removes from corpus/<target>/ every seed-named file this run did not
+ * write: corpus/<target>/ holds the generator's output only (found inputs
+ * belong in corpus/regressions/, which is never touched here). */
+static void prune_stale(const char *target) {
+  char dir[1024], path[1100];
+  DIR *d;
+  struct dirent *e;
+  snprintf(dir, sizeof(dir), "%s/%s", root, target);
+  if (!(d = opendir(dir))) return;
+  while ((e = readdir(d)) != NULL) {
+    if (!is_seed_name(e->d_name) || was_written(target, e->d_name)) continue;
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    if (remove(path) != 0) {
+      perror(path);
+      exit(1);
+    }
+    removed++;
+  }
+  closedir(d);
+}
 
 static void emit(const char *target, const tu_bytes *b) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -33,6 +79,13 @@ static void emit(const char *target, const tu_bytes *b) {
     exit(1);
   }
   for (i = 0; i < mdlen; i++) sprintf(hex + 2 * i, "%02x", md[i]);
+  if (was_written(target, hex)) return; /* the same seed twice */
+  if (n_seen == MAX_SEEDS) {
+    fprintf(stderr, "gen_corpus: more than %d seeds\n", MAX_SEEDS);
+    exit(1);
+  }
+  memcpy(seen[n_seen], hex, sizeof(seen[0]));
+  seen_target[n_seen++] = target;
   snprintf(path, sizeof(path), "%s/%s", root, target);
   if (mkdir(path, 0777) != 0 && errno != EEXIST) {
     perror(path);
@@ -618,6 +671,12 @@ int main(int argc, char **argv) {
   gen_context();
   gen_frames();
   gen_session();
-  printf("gen_corpus: %lu seeds written under %s\n", written, root);
+  prune_stale("fuzz_handshake");
+  prune_stale("fuzz_jwt");
+  prune_stale("fuzz_context");
+  prune_stale("fuzz_frames");
+  prune_stale("fuzz_session");
+  printf("gen_corpus: %lu seeds written under %s, %lu stale ones removed\n",
+         written, root, removed);
   return 0;
 }

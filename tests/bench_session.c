@@ -200,7 +200,25 @@ static void bench_memory(void) {
 }
 
 int main(int argc, char **argv) {
-  double budget = argc > 1 ? atof(argv[1]) : 1.0;
+  double budget = 1.0;
+  if (argc > 2 || (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+                                 strcmp(argv[1], "-h") == 0))) {
+    fprintf(stderr,
+            "usage: bench_session [SECONDS]  (per figure, 0.01..600; "
+            "default 1)\n");
+    return argc == 2 ? 0 : 2;
+  }
+  if (argc == 2) {
+    char *end;
+    budget = strtod(argv[1], &end);
+    if (end == argv[1] || *end || !(budget >= 0.01 && budget <= 600)) {
+      fprintf(stderr,
+              "bench_session: '%s' is not a number of seconds in 0.01..600\n"
+              "usage: bench_session [SECONDS]\n",
+              argv[1]);
+      return 2;
+    }
+  }
   tu_global_init();
   keys = tu_keys();
   cfg = tu_config(NULL);

@@ -451,7 +451,7 @@ static void test_large_message(void **state) {
   tu_bytes_free(&b);
 }
 
-/* ---- CONTRACT 3, after the upgrade: one test per frame row --------------- */
+/* ---- POLICY §3, after the upgrade: one test per frame row --------------- */
 
 static void test_row_rsv(void **state) {
   static const uint8_t bits[] = {0x40, 0x20, 0x10, 0x70};

@@ -1,5 +1,5 @@
 /* The sweep's oracle can fail: test-only environments that break the promise
- * in the three ways CONTRACT 1 names (a leak on one path, a 1011 without a
+ * in the three ways POLICY §1 names (a leak on one path, a 1011 without a
  * diagnosis, an allocation failure blamed on the token) must each be
  * reported, point by point, and a crashing point must be isolated while the
  * sweep goes on.  These environments live here only, never in the product

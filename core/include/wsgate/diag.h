@@ -8,7 +8,8 @@
  *
  * Columns: X(ID, STAGE, CLASS, HTTP_STATUS, CLOSE_CODE, DESCRIPTION)
  *   STAGE       the stage that owns the diagnosis (WS_STAGE_*)
- *   CLASS       none|protocol|auth|policy|resource|internal (WS_CLASS_*)
+ *   CLASS       none|protocol|auth|policy|resource|internal|message
+ *               (WS_CLASS_*); message rows never end a session (below)
  *   HTTP_STATUS status written when the diagnosis ends the session before the
  *               upgrade (0: never ends a session there)
  *   CLOSE_CODE  close code sent when it ends the session after the upgrade
@@ -56,7 +57,7 @@ typedef enum ws_class {
 #define WS_DIAG_LIST(X) \
   X(HS_METHOD,          HANDSHAKE, PROTOCOL, 405, 0,    "request method is not GET (RFC 6455 4.1); response carries Allow: GET") \
   X(HS_REQUEST_LINE,    HANDSHAKE, PROTOCOL, 400, 0,    "malformed request line (RFC 9112 3)") \
-  X(HS_TARGET,          HANDSHAKE, PROTOCOL, 400, 0,    "request target is not an origin-form path or its query is malformed") \
+  X(HS_TARGET,          HANDSHAKE, PROTOCOL, 400, 0,    "request target is neither origin-form nor absolute-form (RFC 9112 3.2), or its authority, path or query is malformed") \
   X(HS_HTTP_VERSION,    HANDSHAKE, PROTOCOL, 400, 0,    "HTTP version is not 1.1 or later (RFC 6455 4.2.1)") \
   X(HS_HEADER_SYNTAX,   HANDSHAKE, PROTOCOL, 400, 0,    "malformed header field line (RFC 9112 5)") \
   X(HS_BAD_BYTE,        HANDSHAKE, PROTOCOL, 400, 0,    "NUL, bare CR, bare LF or another control byte in the request head") \
@@ -64,7 +65,7 @@ typedef enum ws_class {
   X(HS_DUPLICATE_HEADER,HANDSHAKE, PROTOCOL, 400, 0,    "a header field that must appear once appears twice (Host, Sec-WebSocket-Key, ...)") \
   X(HS_TOO_MANY_HEADERS,HANDSHAKE, POLICY,   431, 0,    "more header fields than the configured limit") \
   X(HS_HEAD_TOO_LARGE,  HANDSHAKE, POLICY,   431, 0,    "request head larger than max_head_bytes") \
-  X(HS_HOST,            HANDSHAKE, PROTOCOL, 400, 0,    "Host header field missing (RFC 6455 4.1, RFC 9112 3.2)") \
+  X(HS_HOST,            HANDSHAKE, PROTOCOL, 400, 0,    "Host header field missing or not a valid host[:port] (RFC 6455 4.1, RFC 9112 3.2)") \
   X(HS_UPGRADE,         HANDSHAKE, PROTOCOL, 400, 0,    "Upgrade does not list websocket") \
   X(HS_CONNECTION,      HANDSHAKE, PROTOCOL, 400, 0,    "Connection does not list upgrade") \
   X(HS_KEY_MISSING,     HANDSHAKE, PROTOCOL, 400, 0,    "Sec-WebSocket-Key missing") \
