@@ -22,6 +22,7 @@
 #include "inject.h"
 #include "plan.h"
 #include "run.h"
+#include "serve.h"
 #include "sweep.h"
 #include "sysenv.h"
 #include "wsgate/wsgate.h"
@@ -37,6 +38,7 @@ static const char usage[] =
     "                    [--seed S] [--kinds alloc,idgen,attr,random]\n"
     "                    [--json-out FILE] INPUT...\n"
     "       wsgate diags [--json | --markdown]\n"
+    "       wsgate serve [--listen HOST:PORT] [--keys JWKS] ... (serve --help)\n"
     "fault kinds: alloc, idgen, attr, random\n";
 
 static int die_usage(const char *fmt, ...)
@@ -514,6 +516,7 @@ int main(int argc, char **argv) {
     return EXIT_USAGE;
   }
   if (strcmp(argv[1], "diags") == 0) return cmd_diags(argc - 2, argv + 2);
+  if (strcmp(argv[1], "serve") == 0) return cmd_serve(argc - 2, argv + 2);
   if (strcmp(argv[1], "session") == 0 || strcmp(argv[1], "sweep") == 0) {
     int rc = ws_global_init();
     if (rc != WS_OK) {
