@@ -38,7 +38,8 @@ static const char usage[] =
     "                    [--seed S] [--kinds alloc,idgen,attr,random]\n"
     "                    [--json-out FILE] INPUT...\n"
     "       wsgate diags [--json | --markdown]\n"
-    "       wsgate serve [--listen HOST:PORT] [--keys JWKS] ... (serve --help)\n"
+    "       wsgate serve [--listen HOST:PORT] [--keys JWKS] ... (serve "
+    "--help)\n"
     "fault kinds: alloc, idgen, attr, random\n";
 
 static int die_usage(const char *fmt, ...)
