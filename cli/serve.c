@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -963,7 +964,7 @@ int cmd_serve(int argc, char **argv) {
   int rc, sig;
   long i, started = 0;
   uint64_t t_stats;
-  unsigned long last_sess = 0, last_msgs = 0;
+  unsigned long last_sess = 0, last_msgs = 0, trimmed_at = 0;
 
   if (!(srv = calloc(1, sizeof(*srv)))) return 1;
   rc = parse_serve_args(argc, argv, &srv->o);
@@ -1062,6 +1063,13 @@ int cmd_serve(int argc, char **argv) {
     sig = sigtimedwait(&sigs, NULL, &ts);
     if (sig == SIGINT || sig == SIGTERM) break;
     now = now_ms();
+    /* Every session gone after a burst: give the freed heap back to the
+     * system (glibc keeps it otherwise), so that RSS follows the load. */
+    if (atomic_load(&srv->open) == 0 &&
+        atomic_load(&srv->sessions) != trimmed_at) {
+      trimmed_at = atomic_load(&srv->sessions);
+      malloc_trim(0);
+    }
     if (srv->o.stats_s && now - t_stats >= (uint64_t)srv->o.stats_s * 1000u) {
       print_stats(srv, (double)(now - t_stats) / 1000.0, &last_sess, &last_msgs,
                   0);

@@ -93,6 +93,14 @@ if $py "$src/tests/clients/check_log.py" main.log altered.jsonl > altered.out 2>
 fi
 grep -q "reason: server says 'FRAME_BINARY', client saw 'FRAME_TEXT'" altered.out ||
   bad "check_log did not name the altered reason"
+# Every line against the table (the soak's check), which must also fail on
+# a close code that is not the table's.
+$py "$src/tests/clients/check_soak.py" main.log diags.json > soak_check.out || bad "main: log vs table"
+sed '0,/"diag":"FRAME_BINARY","class":"policy","http_status":101,"close_code":1003/s//"diag":"FRAME_BINARY","class":"policy","http_status":101,"close_code":1011/' \
+  main.log > altered.log
+if $py "$src/tests/clients/check_soak.py" altered.log diags.json > altered_soak.out 2>&1; then
+  bad "check_soak accepted a 1011 for FRAME_BINARY"
+fi
 
 start limits --config "$src/tests/clients/first_message_auth.json" --max-conns 3 \
   --auth-timeout 1000 --close-timeout 1000 --grace 3000
