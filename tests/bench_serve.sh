@@ -98,7 +98,8 @@ report=$tmp/report.md
   echo
   echo "\`tests/bench_serve.sh --secs $secs --soak-secs $soak --idle-conns $idle\`, $(date -u +%Y-%m-%dT%H:%MZ),"
   echo "$(nproc) cores, $(uname -sr), node $(node -v), ws $(node -p 'require("ws/package.json").version')."
-  echo "Both servers single-threaded; wsload one thread, loopback."
+  echo "Both servers single-threaded; wsload one thread, loopback. Load average at the start:"
+  echo "$(cut -d' ' -f1-3 /proc/loadavg) (figures move with it: other work on the machine shares the cores)."
   echo
 } > "$report"
 
