@@ -50,6 +50,7 @@ typedef struct lconn {
   uint8_t *out; /* unsent bytes (rare: small frames usually go at once) */
   size_t out_len, out_cap;
   int inflight, replies;
+  int settled;     /* counted in G.settled (open, or failed before that) */
   uint64_t t_sent; /* rtt: when the ping went */
 } lconn;
 
@@ -72,6 +73,7 @@ static struct {
   uint8_t msg[256], ping[64], close_fr[16];
   size_t msg_len, ping_len, close_len;
   volatile int ready_count;
+  volatile int settled; /* connections open or failed before opening */
   volatile uint64_t t_end;
 } G;
 
@@ -158,7 +160,14 @@ static int conn_open(lthread *t, lconn *c) {
   return 0;
 }
 
+static void settle(lconn *c) {
+  if (c->settled) return;
+  c->settled = 1;
+  __sync_fetch_and_add(&G.settled, 1);
+}
+
 static void conn_drop(lthread *t, lconn *c) {
+  settle(c);
   if (c->fd >= 0) {
     epoll_ctl(t->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
@@ -241,6 +250,7 @@ static void conn_input(lthread *t, lconn *c) {
     off = (size_t)(e + 4 - c->in);
     c->st = C_OPEN;
     __sync_fetch_and_add(&G.ready_count, 1);
+    settle(c);
     if (conn_feed(t, c)) {
       conn_fail(t, c);
       return;
@@ -267,7 +277,7 @@ static void conn_input(lthread *t, lconn *c) {
       c->inflight--;
       c->replies++;
       t->messages++;
-      if (G.mode == M_RTT && G.ready_count >= G.conns)
+      if (G.mode == M_RTT && G.settled >= G.conns)
         rtt_add(t, now_us() - c->t_sent);
       if (G.mode == M_SESSIONS && c->replies == SESSION_MSGS) {
         if (conn_write(c, G.close_fr, G.close_len)) {
@@ -475,7 +485,7 @@ int main(int argc, char **argv) {
   }
   if (G.mode != M_SESSIONS) {
     uint64_t give_up = now_us() + 60u * 1000000u;
-    while (G.ready_count < G.conns && now_us() < give_up) usleep(1000);
+    while (G.settled < G.conns && now_us() < give_up) usleep(1000);
     t_ready = now_us();
     for (i = 0; i < G.threads; i++) msgs_ready += ts[i].messages;
     if (G.mode == M_IDLE) {
