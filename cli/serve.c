@@ -51,6 +51,7 @@
 #include "inject.h"
 #include "plan.h"
 #include "rng.h"
+#include "serve_deadline.h"
 #include "sysenv.h"
 #include "wsgate/wsgate.h"
 
@@ -126,6 +127,8 @@ typedef struct conn {
 
 typedef struct server {
   serve_opts o;
+  /* The clock every deadline reads (ms, monotonic): one place to swap. */
+  uint64_t (*clock_ms)(void);
   ws_config *cfg;
   ws_keyset *keys;
   ws_sysenv se;
@@ -159,7 +162,7 @@ static char tag_listen, tag_event;
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static uint64_t now_ms(void) {
+static uint64_t monotonic_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
@@ -292,7 +295,7 @@ static void conn_log(worker *w, conn *c, size_t live_blocks) {
   server *srv = w->srv;
   char extra[LOG_LINE_MAX / 2], line[LOG_LINE_MAX];
   size_t at, n;
-  uint64_t now = now_ms();
+  uint64_t now = srv->clock_ms();
   const char *cw = cw_names[c->cw];
   at = (size_t)snprintf(
       extra, sizeof(extra),
@@ -634,13 +637,24 @@ static void accept_all(worker *w, uint64_t now) {
   }
 }
 
-/* The deadline of c's current phase, in ms on the monotonic clock. */
-static uint64_t conn_deadline(const server *srv, const conn *c) {
+/* Whether c's current deadline has passed (the rules are in
+ * serve_deadline.c, where a test drives them with its own clock). */
+static int conn_due(const server *srv, const conn *c, uint64_t now) {
   const serve_opts *o = &srv->o;
-  if (c->ph != PH_RUN) return c->t_end + (uint64_t)o->close_ms;
-  if (!ws_session_upgraded(c->s)) return c->t_start + (uint64_t)o->hs_ms;
-  if (!ws_session_context(c->s)) return c->t_upgrade + (uint64_t)o->auth_ms;
-  return c->t_active + (uint64_t)o->idle_ms;
+  ws_deadline_limits l;
+  ws_conn_times t;
+  l.handshake_ms = (uint64_t)o->hs_ms;
+  l.auth_ms = (uint64_t)o->auth_ms;
+  l.idle_ms = (uint64_t)o->idle_ms;
+  l.close_ms = (uint64_t)o->close_ms;
+  t.start = c->t_start;
+  t.upgrade = c->t_upgrade;
+  t.active = c->t_active;
+  t.end = c->t_end;
+  t.ended = c->ph != PH_RUN;
+  t.upgraded = !t.ended && ws_session_upgraded(c->s);
+  t.authenticated = t.upgraded && ws_session_context(c->s) != NULL;
+  return ws_deadline_passed(&l, &t, now, NULL);
 }
 
 static void conn_expire(worker *w, conn *c, uint64_t now) {
@@ -678,7 +692,7 @@ static void tick(worker *w, uint64_t now) {
       conn_close(w, c); /* c's slot now holds another connection */
       continue;
     }
-    if (now >= conn_deadline(srv, c)) {
+    if (conn_due(srv, c, now)) {
       size_t n = w->n;
       conn_expire(w, c, now);
       if (w->n < n) continue; /* closed: slot i was refilled */
@@ -710,14 +724,15 @@ static void begin_shutdown(worker *w, uint64_t now) {
 
 static void *worker_main(void *arg) {
   worker *w = arg;
+  server *srv = w->srv;
   struct epoll_event ev[256];
-  uint64_t last_tick = now_ms();
+  uint64_t last_tick = srv->clock_ms();
   for (;;) {
     int n, i, stop = 0;
     uint64_t now;
     if (w->shutdown_at && w->n == 0) break;
     n = epoll_wait(w->ep, ev, 256, TICK_MS);
-    now = now_ms();
+    now = srv->clock_ms();
     if (n < 0 && errno != EINTR) break;
     for (i = 0; i < n; i++) {
       void *p = ev[i].data.ptr;
@@ -967,6 +982,7 @@ int cmd_serve(int argc, char **argv) {
   unsigned long last_sess = 0, last_msgs = 0, trimmed_at = 0;
 
   if (!(srv = calloc(1, sizeof(*srv)))) return 1;
+  srv->clock_ms = monotonic_ms;
   rc = parse_serve_args(argc, argv, &srv->o);
   if (rc != 0) {
     free(srv);
@@ -1055,14 +1071,14 @@ int cmd_serve(int argc, char **argv) {
     }
     started++;
   }
-  t_stats = now_ms();
+  t_stats = srv->clock_ms();
   for (;;) {
     struct timespec ts = {1, 0};
     uint64_t now;
     if (started < srv->nw) break; /* could not start: shut down at once */
     sig = sigtimedwait(&sigs, NULL, &ts);
     if (sig == SIGINT || sig == SIGTERM) break;
-    now = now_ms();
+    now = srv->clock_ms();
     /* Every session gone after a burst: give the freed heap back to the
      * system (glibc keeps it otherwise), so that RSS follows the load. */
     if (atomic_load(&srv->open) == 0 &&
@@ -1083,7 +1099,7 @@ int cmd_serve(int argc, char **argv) {
   }
   for (i = 0; i < started; i++) pthread_join(srv->w[i].th, NULL);
   {
-    uint64_t now = now_ms();
+    uint64_t now = srv->clock_ms();
     print_stats(srv, (double)(now - t_stats) / 1000.0, &last_sess, &last_msgs,
                 1);
   }
