@@ -145,7 +145,8 @@ int fz_target_decode(const uint8_t *data, size_t size, fz_case *c) {
       return -1;
     }
     /* The token oracle only for a session that presents the token. */
-    o->presented = (choices & 16) || (choices & 3) != 0;
+    o->presented = (choices & 16) ? fz_config(c->h.cfg)->first_message_auth
+                                  : (choices & 3) != 0;
     c->oracle = session_oracle;
     c->oracle_ud = o;
     c->oracle_free = oracle_free;
