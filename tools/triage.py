@@ -117,6 +117,9 @@ def _text(res, out):
         if "target" in f:
             w("   target: %s (%s)\n" % (f["target"], f["target_from"]))
         rel = f.get("reproduced")
+        if rel and not rel["crashed"]:
+            w("   no crash in %d runs\n" % rel["runs"])
+            continue
         if rel:
             w("   reproduced: %d of %d runs crashed alike (%s)\n" %
               (rel["matching"], rel["runs"],

@@ -95,6 +95,27 @@ class Classification(unittest.TestCase):
             "build/asan/fuzz/fuzz_handshake: 1 inputs replayed, promise "
             "kept\n"))
 
+    def test_leak_with_live_sites(self):
+        # The harness may list each live block's allocation site after the
+        # outcome ("  live: <site>"): then the state is the allocation
+        # sites and the location the first one.
+        with open(os.path.join(FIXTURES, "frames_leak_nomem.log")) as f:
+            text = f.read()
+        lines = text.splitlines()
+        at = [i for i, l in enumerate(lines) if "  outcome: " in l][0]
+        lines[at + 1:at + 1] = [
+            "  live: core/frames.c:431 ws_frames_new",
+            "  live: core/json.c:77 ws_json_parse [cJSON]",
+            "  live: core/frames.c:431 ws_frames_new"]
+        c = crash.analyze("\n".join(lines), crash.SourceMap(["/src/wsgate"]))
+        self.assertEqual(c.type, "Accounting-leak")
+        self.assertEqual(c.state, ["ws_frames_new", "ws_json_parse [cJSON]"])
+        self.assertEqual(c.location, ("core/frames.c", 431))
+        self.assertEqual(len(c.live), 3)
+        # Without them: the failure path, named by the injected fault.
+        c0 = analyze_fixture("frames_leak_nomem")
+        self.assertNotEqual(c0.key(), c.key())
+
     def test_harness_line_wins_over_its_abort(self):
         # libFuzzer's "deadly signal" after the harness's line is the
         # harness aborting: the verdict is the crash, as in the replay.

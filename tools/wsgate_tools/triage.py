@@ -36,9 +36,10 @@ SANITIZER_ENV = {
 
 class Options:
     def __init__(self, **kw):
-        self.root = kw.get("root")                # the checkout
-        self.build = kw.get("build")              # sanitizer replay build
-        self.fuzz_build = kw.get("fuzz_build")    # libFuzzer build or None
+        ab = lambda p: os.path.abspath(p) if p else p  # noqa: E731
+        self.root = ab(kw.get("root"))            # the checkout
+        self.build = ab(kw.get("build"))          # sanitizer replay build
+        self.fuzz_build = ab(kw.get("fuzz_build"))  # libFuzzer build or None
         self.target = kw.get("target")
         self.runs = kw.get("runs", 10)
         self.timeout = kw.get("timeout", 25.0)
@@ -46,8 +47,8 @@ class Options:
         self.minimize_runs = kw.get("minimize_runs", 2000)
         self.minimize_timeout = kw.get("minimize_timeout", 60.0)
         self.add_regression = kw.get("add_regression", False)
-        self.regressions = kw.get("regressions")  # corpus/regressions dir
-        self.out = kw.get("out")                  # work/output directory
+        self.regressions = ab(kw.get("regressions"))  # corpus/regressions
+        self.out = ab(kw.get("out"))              # work/output directory
         self.source_roots = kw.get("source_roots", [])
         self.log = kw.get("log")                  # callable(str) or None
 
@@ -72,7 +73,7 @@ def collect_inputs(paths):
                     out.append(os.path.join(dirpath, f))
         else:
             out.append(p)
-    return out
+    return [os.path.abspath(p) for p in out]
 
 
 def guess_target(path):
