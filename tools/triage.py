@@ -163,11 +163,15 @@ def _text(res, out):
                 w("     session: (%s)\n" % t.get("decode_note", ""))
             w("     stages reached: %s\n" %
               (" > ".join(t["stages_reached"]) or "none"))
+            so = t.get("session_outcome")
+            if so:
+                w("     that command gives: %s\n" % json.dumps(so))
             for jr in t.get("judged_runs", []):
                 o = jr["outcome"]
-                w("     run: %s: %s %s (HTTP %s, close %s)\n" %
-                  (jr["verdict"], o.get("stage"), o.get("diag"),
-                   o.get("http_status"), o.get("close_code")))
+                w("     run%s: %s: %s %s (HTTP %s, close %s)\n" %
+                  (" " + jr["run"] if jr.get("run") else "", jr["verdict"],
+                   o.get("stage"), o.get("diag"), o.get("http_status"),
+                   o.get("close_code")))
             for fl in t.get("faults", []):
                 w("     fault: %s #%s at %s\n" % (fl.get("kind"), fl.get("n"),
                                                  fl.get("site")))

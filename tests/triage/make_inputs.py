@@ -22,12 +22,24 @@ CLAIMS = b'{"sub":"alice","exp":1900000000}'
 KIND = {"alloc": 0, "idgen": 1, "attr": 2, "random": 3}
 MODE = {"once": 0, "from": 1, "all": 2}
 
+# The common input header (fuzz/common.h): byte 0 = config (bits 0-1),
+# a fault plan follows (bit 2), chunk sizes follow (bit 3), the target's own
+# bits (5-7); then the plan, then the chunk sizes.
+CFG_DEFAULT, CFG_FMA = 0, 1
+F_PLAN, F_CHUNKS = 0x04, 0x08
 
-def plan(*rules):
-    """ws_fault_plan_decode's encoding: rule count, then kind, mode, N-1."""
-    out = bytes([len(rules)])
-    for kind, mode, n in rules:
-        out += bytes([KIND[kind], MODE[mode], n - 1])
+
+def header(cfg=CFG_DEFAULT, rules=(), chunks=(), bits=0):
+    flags = cfg | (F_PLAN if rules else 0) | (F_CHUNKS if chunks else 0) | \
+        (bits << 5)
+    out = bytes([flags])
+    if rules:
+        # ws_fault_plan_decode: rule count, then kind, mode, N - 1 each.
+        out += bytes([len(rules)])
+        for kind, mode, n in rules:
+            out += bytes([KIND[kind], MODE[mode], n - 1])
+    if chunks:
+        out += bytes([len(chunks) - 1]) + bytes(chunks)
     return out
 
 
@@ -38,23 +50,23 @@ def head(target="/chat?access_token=abc"):
 
 
 def d001():
-    # byte 0: config, byte 1: number of chunk sizes, the sizes, the request.
-    return [bytes([0, 0]) + head("/chat?access_token=abc"),
-            bytes([0, 0]) + head("/chat?x=1&access_token=tok123"),
-            bytes([0, 2, 7, 13]) + head("/ws?room=1&access_token=zzzzzzzz")]
+    # The header, then the request bytes.
+    return [header() + head("/chat?access_token=abc"),
+            header() + head("/chat?x=1&access_token=tok123"),
+            header(chunks=(6, 12)) + head("/ws?room=1&access_token=zzzzzzzz")]
 
 
 def d003():
-    # A fault plan, the auth mode (header / first message), the claims.
-    return [plan(("idgen", "all", 1)) + b"\x00" + CLAIMS,
-            plan(("idgen", "from", 1)) + b"\x00" + CLAIMS,
-            plan(("idgen", "all", 1)) + b"\x01" + CLAIMS]
+    # The header (config: header or first-message auth), then the claims.
+    return [header(rules=[("idgen", "all", 1)]) + CLAIMS,
+            header(rules=[("idgen", "from", 1)]) + CLAIMS,
+            header(cfg=CFG_FMA, rules=[("idgen", "all", 1)]) + CLAIMS]
 
 
 def d004():
-    # Structured frames (byte 0 bit 0): [first byte, length, payload]...
+    # Target bit 0: structured frames, [first byte, length, payload]...
     def frames(*fs):
-        out = b"\x01"
+        out = header(bits=1)
         for b0, payload in fs:
             out += bytes([b0, len(payload)]) + payload
         return out
@@ -73,9 +85,9 @@ def d002(binary):
     tmp = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                        "make_inputs_002_%d" % os.getpid())
     try:
-        for fma in (0, 1):
+        for cfg in (CFG_DEFAULT, CFG_FMA):
             for n in range(1, 256):
-                data = plan(("alloc", "once", n)) + bytes([fma]) + CLAIMS
+                data = header(cfg=cfg, rules=[("alloc", "once", n)]) + CLAIMS
                 with open(tmp, "wb") as f:
                     f.write(data)
                 p = subprocess.run([binary, tmp], stdout=subprocess.PIPE,
@@ -83,8 +95,8 @@ def d002(binary):
                 out = p.stdout.decode("utf-8", "replace")
                 if "frames_wslay_init" in out and p.returncode != 0:
                     found.append(data)
-                    found.append(plan(("alloc", "from", n)) + bytes([fma]) +
-                                 CLAIMS)
+                    found.append(header(cfg=cfg, rules=[("alloc", "from", n)])
+                                 + CLAIMS)
                     break
     finally:
         if os.path.exists(tmp):

@@ -358,6 +358,21 @@ class Sarif(unittest.TestCase):
         self.assertGreaterEqual(float(uaf["properties"]["security-severity"]),
                                 7.0)
 
+    def test_foreign_bucket_shape(self):
+        # The gate's own sweep buckets: no category, first_frame, a
+        # lower-case severity, the state as a string.
+        log = sarif.to_sarif([{
+            "id": "s1", "type": "Heap-buffer-overflow\nREAD 4",
+            "state": "a\nb", "security": True, "severity": "medium",
+            "target": "fuzz_session",
+            "first_frame": {"file": "core/frames.c", "line": 7}}])
+        self.assertEqual(sarif.check_github(log), [])
+        r = log["runs"][0]["results"][0]
+        self.assertEqual(r["ruleId"], "wsgate/heap-buffer-overflow")
+        self.assertEqual(r["properties"]["security-severity"], "5.5")
+        self.assertEqual(r["locations"][0]["physicalLocation"]["region"],
+                         {"startLine": 7})
+
     def broken(self):
         """Broken copies of the log, each with what check_github must say."""
         out = []

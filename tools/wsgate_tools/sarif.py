@@ -91,12 +91,39 @@ def _message(bucket):
     return text
 
 
+def _norm(b):
+    """A bucket in triage's shape, from triage's own or a similar one (the
+    gate's sweep buckets: no category, `first_frame` for the location,
+    lower-case severities, a state string)."""
+    b = dict(b)
+    t = str(b.get("type") or "UNKNOWN").replace("\n", " ")
+    b["type"] = t
+    if not b.get("category"):
+        b["category"] = re.sub(r" (READ|WRITE) (\d+|\{\*\})$", "", t) or t
+    st = b.get("state")
+    if isinstance(st, str):
+        st = [x for x in st.split("\n") if x]
+    b["state"] = list(st or [])
+    b["security"] = bool(b.get("security"))
+    sev = b.get("severity")
+    b["severity"] = sev.capitalize() if isinstance(sev, str) and sev else None
+    b["files"] = list(b.get("files") or [])
+    b["target"] = b.get("target") or "?"
+    b["id"] = str(b.get("id") or crash.bucket_id(t, "\n".join(b["state"]),
+                                                  b["security"]))
+    if not b.get("location"):
+        ff = b.get("first_frame") or {}
+        if ff.get("file"):
+            b["location"] = {"uri": ff["file"], "line": ff.get("line") or 1}
+    return b
+
+
 def to_sarif(buckets, tool_version="1", extra_properties=None):
     """The SARIF log (a dict) for a list of triage buckets
     (wsgate_tools.triage.run()["buckets"])."""
     rules, index = [], {}
     results = []
-    for b in buckets:
+    for b in map(_norm, buckets):
         rid = rule_id(b["category"])
         if rid not in index:
             index[rid] = len(rules)

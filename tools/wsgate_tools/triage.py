@@ -236,7 +236,9 @@ def minimize(opts, smap, target, path, ref, workdir):
     return res
 
 
-_VERBOSE_RE = re.compile(r"^(fuzz_[a-z]+): ([a-z_]+) (\{.*\})\s*$")
+# WSGATE_FUZZ_VERBOSE: "<target>: [<run>: ]<verdict> <outcome json>"
+_VERBOSE_RE = re.compile(
+    r"^(fuzz_[a-z]+): (?:([a-z_ -]+): )?([a-z_]+) (\{.*\})\s*$")
 
 
 def trail(opts, target, path, crash, workdir):
@@ -264,6 +266,7 @@ def trail(opts, target, path, crash, workdir):
         t["decoded_files"] = sorted(os.path.join(dec_dir, f)
                                     for f in os.listdir(dec_dir))
         t["command"] = decoded.get("command")
+        t["session_outcome"] = _replay_session(opts, t["command"])
     else:
         t["decode_note"] = ("%s has no --decode yet (exit %s): the config, "
                             "fault plan, chunking and client bytes are not "
@@ -276,10 +279,11 @@ def trail(opts, target, path, crash, workdir):
         if not m:
             continue
         try:
-            o = json.loads(m.group(3))
+            o = json.loads(m.group(4))
         except ValueError:
             continue
-        judged.append({"verdict": m.group(2), "outcome": o})
+        judged.append({"run": m.group(2), "verdict": m.group(3),
+                       "outcome": o})
     t["judged_runs"] = judged
     last = crash.outcome if isinstance(crash.outcome, dict) else (
         judged[-1]["outcome"] if judged else None)
@@ -295,6 +299,30 @@ def trail(opts, target, path, crash, workdir):
         t["outcome"] = None
     t["live"] = crash.live
     return t
+
+
+def _replay_session(opts, command):
+    """Runs the decoded `wsgate session ...` command with the build's
+    wsgate; its outcome line, or a note why not."""
+    import json
+    wsgate = os.path.join(opts.build, "cli", "wsgate")
+    if not command or not command.startswith("wsgate ") or \
+            not os.access(wsgate, os.X_OK):
+        return {"note": "not run (no %s)" % wsgate}
+    try:
+        p = subprocess.run(["bash", "-c", "exec " + wsgate + command[6:]],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=_env(), timeout=opts.timeout)
+    except subprocess.TimeoutExpired:
+        return {"note": "timed out"}
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                pass
+    return {"note": "no outcome (exit %d): %s" % (
+        p.returncode, p.stderr.decode("utf-8", "replace").strip()[-300:])}
 
 
 def regression_name(crash, root=None, dest_dir=None):
