@@ -2,7 +2,7 @@
 """Checks the results of tests/triage/e2e.sh.
 
 usage: check_e2e.py OUTDIR MINIMIZED(0|1) [REGRESSION_CHECK...]
-  REGRESSION_CHECK: DEFECT|RELPATH|GIT_STATUS|BEFORE|PLANTED|REAL
+  REGRESSION_CHECK: DEFECT|RELPATH|GIT_STATUS|BEFORE|PLANTED|REAL|ALONE_PLANTED|ALONE_REAL
 Prints one line per check and "N passed, N failed"; exit 1 on a failure.
 """
 
@@ -142,7 +142,7 @@ def main(argv):
           "on the real build none of the %d files crashes" % len(r["files"]))
 
     for rc in argv[2:]:
-        m, rel, st, before, planted, real = rc.split("|")
+        m, rel, st, before, planted, real, alone_p, alone_r = rc.split("|")
         name = os.path.basename(rel)
         check(rel.startswith("corpus/regressions/fuzz_"),
               "%s: regression stored under corpus/regressions/<target>/" % m,
@@ -152,17 +152,15 @@ def main(argv):
               (m, name))
         check(st == "??", "%s: git sees it as a new file (not ignored)" % m,
               "status %r" % st)
-        if m == "002":
-            # The seeds do not reach 002, so the regression is what fails.
-            check(before == "pass",
-                  "%s: replay ctest passes on the planted build before" % m)
-        else:
-            print("info %s: replay ctest on the planted build before: %s" %
-                  (m, before))
+        print("info %s: replay ctest on the planted build before the "
+              "regression was added: %s" % (m, before))
         check(planted == "fail",
               "%s: ... and fails with the regression added" % m)
         check(real == "pass",
               "%s: ... and passes on the real build" % m)
+        check(alone_p == "fail" and alone_r == "pass",
+              "%s: the stored file alone crashes the planted build, not the "
+              "real one" % m, "planted %s, real %s" % (alone_p, alone_r))
 
     times = os.path.join(outdir, "times")
     if os.path.exists(times):

@@ -112,8 +112,10 @@ triage two-bugs 001+003 "$work/inputs/001" "$work/inputs/003"
 triage real real --runs 2 "$work/inputs/001" "$work/inputs/003" "$work/inputs/004"
 
 # ---- regressions: not ignored; ctest fails planted, passes real -------------
-# 002 and 003: the seed corpora do not reach them, so the replay ctest passes
-# on their planted builds until the regression is added.
+# 002 and 003 (the leak and the undiagnosed 1011): the replay ctest with the
+# regression added fails on the planted build and passes on the real one, and
+# the stored file alone crashes the planted binary and not the real one
+# (whether the seed corpora already reach the defect is reported as info).
 ctest_replay() { (cd "$src" && ctest --preset asan -R "^replay_$1\$" >/dev/null 2>&1) && echo pass || echo fail; }
 reg_checks=()
 for m in 002 003; do
@@ -129,7 +131,10 @@ for m in 002 003; do
   unplant
   (cd "$src" && cmake --build --preset asan -j$jobs --target "$t" >/dev/null)
   real=$(ctest_replay "$t")
-  reg_checks+=("$m|$rel|$st|$before|$planted|$real")
+  # The stored file alone: it must crash the planted binary, not the real.
+  "$work/bin/$m/asan/fuzz/$t" "$src/$rel" >/dev/null 2>&1 && alone_p=pass || alone_p=fail
+  "$work/bin/real/asan/fuzz/$t" "$src/$rel" >/dev/null 2>&1 && alone_r=pass || alone_r=fail
+  reg_checks+=("$m|$rel|$st|$before|$planted|$real|$alone_p|$alone_r")
   rm -f "$f"
 done
 

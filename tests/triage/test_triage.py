@@ -96,24 +96,29 @@ class Classification(unittest.TestCase):
             "kept\n"))
 
     def test_leak_with_live_sites(self):
-        # The harness may list each live block's allocation site after the
-        # outcome ("  live: <site>"): then the state is the allocation
-        # sites and the location the first one.
+        # The harness lists each live block's allocation site under its
+        # line ("  live: <site> (<n> bytes)"): the state is the allocation
+        # sites and the location the first one's.
         with open(os.path.join(FIXTURES, "frames_leak_nomem.log")) as f:
-            text = f.read()
-        lines = text.splitlines()
-        at = [i for i, l in enumerate(lines) if "  outcome: " in l][0]
-        lines[at + 1:at + 1] = [
-            "  live: core/frames.c:431 ws_frames_new",
-            "  live: core/json.c:77 ws_json_parse [cJSON]",
-            "  live: core/frames.c:431 ws_frames_new"]
-        c = crash.analyze("\n".join(lines), crash.SourceMap(["/src/wsgate"]))
+            lines = [l for l in f.read().splitlines()
+                     if not l.startswith("  live: ")]
+        at = [i for i, l in enumerate(lines) if "promise broken" in l][0]
+        smap = crash.SourceMap(["/src/wsgate"])
+        with_sites = lines[:at + 1] + [
+            "  live: core/frames.c:431 ws_frames_new (312 bytes)",
+            "  live: core/json.c:77 ws_json_parse [cJSON] (40 bytes)",
+            "  live: core/frames.c:431 ws_frames_new (8 bytes)"] + \
+            lines[at + 1:]
+        c = crash.analyze("\n".join(with_sites), smap)
         self.assertEqual(c.type, "Accounting-leak")
         self.assertEqual(c.state, ["ws_frames_new", "ws_json_parse [cJSON]"])
         self.assertEqual(c.location, ("core/frames.c", 431))
         self.assertEqual(len(c.live), 3)
         # Without them: the failure path, named by the injected fault.
-        c0 = analyze_fixture("frames_leak_nomem")
+        c0 = crash.analyze("\n".join(lines), smap)
+        self.assertEqual(c0.type, "Accounting-leak")
+        self.assertEqual(c0.state[-1], "after frames_wslay_init [wslay]")
+        self.assertEqual(c0.location[0], "core/frames.c")
         self.assertNotEqual(c0.key(), c.key())
 
     def test_harness_line_wins_over_its_abort(self):

@@ -689,8 +689,10 @@ def _analyze_verdict(c, lines, at, smap):
                    "after " + _live_site_name(faults[-1].get("site", "?"))]
     elif c.type == UNDIAGNOSED_1011 and (undiagnosed or
                                          "without a diagnosis" in why):
-        # The substituted *_INTERNAL is not a diagnosis: the stage is.
-        c.state = [stage, "no diagnosis"]
+        # The substituted *_INTERNAL is not a diagnosis, and the outcome's
+        # stage is that row's: where the session was comes from what was
+        # happening (the faults injected, the trail).
+        c.state = [where_it_happened(o) or stage, "no diagnosis"]
     elif c.type == "Misattributed-fault":
         kinds = sorted({f.get("kind", "?") for f in o.get("faults") or []})
         c.state = [stage, diag, "fault " + ",".join(kinds) if kinds
@@ -700,6 +702,30 @@ def _analyze_verdict(c, lines, at, smap):
     else:
         # No outcome printed: the why sentence, numbers masked.
         c.state = [re.sub(r"\d+", "N", why)[:80] or "NULL"]
+
+
+_FILE_STAGES = {"core/handshake.c": "handshake", "core/jwt.c": "auth",
+                "core/crypto.c": "auth", "core/keys.c": "auth",
+                "core/context.c": "context", "core/frames.c": "frames",
+                "core/message.c": "frames", "core/utf8.c": "frames"}
+
+
+def where_it_happened(outcome):
+    """The stage a session was in when it ended, from its last injected
+    fault (an id generator, attribute or randomness fault is the context
+    factory's; an allocation names its call site) or its trail; None when
+    nothing says."""
+    faults = outcome.get("faults") or []
+    for fl in reversed(faults):
+        if fl.get("kind") in ("idgen", "attr", "random"):
+            return "context"
+        loc = _site_location(fl.get("site", ""))
+        if loc and loc[0] in _FILE_STAGES:
+            return _FILE_STAGES[loc[0]]
+    for ev in outcome.get("trail") or []:
+        if str(ev.get("event", "")).startswith("idgen"):
+            return "context"
+    return None
 
 
 _STAGE_FILES = {"handshake": "core/handshake.c", "auth": "core/jwt.c",
@@ -734,12 +760,14 @@ def _locate(c, smap):
     # Harness verdicts: the outcome names where the session ended, not a
     # line; the diagnosis's use in that stage's source is the best guess.
     if c.location is None and isinstance(c.outcome, dict):
-        c.location_note = "stage of the outcome (no frame names the bug)"
-        st = c.outcome.get("stage")
+        c.location_note = "the stage's source (no frame names the bug)"
+        st = c.state[0] if c.type == UNDIAGNOSED_1011 and c.state else \
+            c.outcome.get("stage")
         f = _STAGE_FILES.get(st)
         if f:
             c.location = (f, 1)
-            c.location_hint_diag = c.outcome.get("diag")
+            if c.type != UNDIAGNOSED_1011:
+                c.location_hint_diag = c.outcome.get("diag")
     if c.location is None:
         for f in c.frames:
             if frame_kind(f, smap) in ("harness", "project") and f.line:
