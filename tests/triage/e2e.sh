@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end test of `wsgate triage` on the planted defects (tests/mutants).
 #
-#   tests/triage/e2e.sh [--no-minimize] WORKDIR
+#   tests/triage/e2e.sh [--no-minimize] [--reuse-builds] WORKDIR
 #
+# --reuse-builds keeps the scratch tree and binaries of an earlier run in
+# WORKDIR (to iterate on the triage tool; the tool itself always runs from
+# this checkout).
 # In WORKDIR (created; e.g. build/triage-e2e) it clones this checkout (plus
 # its uncommitted changes) into a scratch tree - the real tree is never
 # patched - and builds there, for the real code and for each defect, the
@@ -20,9 +23,16 @@
 # Prints one line per check and "N passed, N failed"; exit 1 when a check
 # failed, 2 on bad arguments.
 set -euo pipefail
-usage() { echo "usage: $0 [--no-minimize] WORKDIR" >&2; exit 2; }
-minimize=1
-if [ "${1:-}" = "--no-minimize" ]; then minimize=0; shift; fi
+usage() { echo "usage: $0 [--no-minimize] [--reuse-builds] WORKDIR" >&2; exit 2; }
+minimize=1 reuse=0
+while [ $# -gt 1 ]; do
+  case "$1" in
+    --no-minimize) minimize=0 ;;
+    --reuse-builds) reuse=1 ;;
+    *) usage ;;
+  esac
+  shift
+done
 [ $# -eq 1 ] || usage
 case "$1" in -*) usage ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,14 +46,20 @@ t0=$(date +%s)
 log() { echo "e2e: $*" >&2; }
 
 # ---- the scratch tree ------------------------------------------------------
-rm -rf "$src" "$work/bin" "$work/inputs" "$work/out"
-git clone -q --no-hardlinks "$root" "$src"
-(cd "$root" && git ls-files -m -o --exclude-standard -z) |
-  (cd "$root" && xargs -0 -r cp --parents -t "$src")
-# The clone's HEAD is the last commit; commit the working tree on top so the
-# patches apply and `git status` tells new files from ignored ones.
-git -C "$src" add -A >/dev/null
-git -C "$src" -c user.name=e2e -c user.email=e2e@localhost commit -q -m wip --allow-empty
+if [ $reuse = 1 ] && [ -d "$work/bin/real" ] && [ -d "$src/.git" ]; then
+  log "reusing the scratch tree and binaries in $work"
+else
+  reuse=0
+  rm -rf "$src" "$work/bin"
+  git clone -q --no-hardlinks "$root" "$src"
+  (cd "$root" && git ls-files -m -o --exclude-standard -z) |
+    (cd "$root" && xargs -0 -r cp --parents -t "$src")
+  # The clone's HEAD is the last commit; commit the working tree on top so
+  # the patches apply and `git status` tells new files from ignored ones.
+  git -C "$src" add -A >/dev/null
+  git -C "$src" -c user.name=e2e -c user.email=e2e@localhost commit -q -m wip --allow-empty
+fi
+rm -rf "$work/inputs" "$work/out"
 
 declare -A target_of=([001]=fuzz_handshake [002]=fuzz_context [003]=fuzz_context [004]=fuzz_frames)
 targets="fuzz_handshake fuzz_context fuzz_frames"
@@ -82,10 +98,12 @@ plant() {
 }
 unplant() { git -C "$src" checkout -q -- core/; find "$src/core" -name "*.orig" -delete; }
 
-configure
-build real
-for m in 001 002 003 004; do plant $m; build $m; unplant; done
-plant 001 003; build 001+003; unplant
+if [ $reuse = 0 ]; then
+  configure
+  build real
+  for m in 001 002 003 004; do plant $m; build $m; unplant; done
+  plant 001 003; build 001+003; unplant
+fi
 tb=$(( $(date +%s) - t0 ))
 log "builds done in ${tb} s"
 
@@ -102,7 +120,7 @@ triage() {
   [ $minimize = 1 ] && fz=(--fuzz-build "$work/bin/$b/fuzz") || fz=(--no-minimize)
   mkdir -p "$work/out"
   local s; s=$(date +%s%N)
-  WSGATE_SOURCE_ROOT=$src $py "$src/tools/triage.py" --json --out "$work/out/$name.work" \
+  WSGATE_SOURCE_ROOT=$src $py "$root/tools/triage.py" --json --out "$work/out/$name.work" \
     --build "$work/bin/$b/asan" "${fz[@]}" --source-root "$src" "$@" > "$work/out/$name.json"
   echo "$name $(( ($(date +%s%N) - s) / 1000000 ))" >> "$work/out/times"
 }
