@@ -113,6 +113,20 @@ def main(argv):
                   "judged_runs" in f["trail"] for f in files
                   if f.get("crash")),
               "%s: every crash has a diagnosis trail" % m)
+        # The decoded `wsgate session` command gives the same outcome as
+        # the planned run the harness judged (for a harness verdict).
+        for f in files:
+            t = f.get("trail") or {}
+            o = (f.get("crash") or {}).get("outcome")
+            if o and t.get("command"):
+                so = t.get("session_outcome") or {}
+                check(so.get("diag") == o.get("diag") and
+                      so.get("close_code") == o.get("close_code") and
+                      so.get("http_status") == o.get("http_status"),
+                      "%s: %s: the decoded wsgate session command gives the "
+                      "same outcome (%s)" % (m, os.path.basename(f["file"]),
+                                             o.get("diag")),
+                      "%r" % so)
         if minimized:
             mins = [f["minimized"] for f in files if f.get("minimized")]
             kept = [x for x in mins if x.get("kept")]

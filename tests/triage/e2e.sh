@@ -75,9 +75,11 @@ build() {
   local name=$1 t
   log "building $name"
   # shellcheck disable=SC2086
-  (cd "$src" && cmake --build --preset asan -j$jobs $(for t in $targets; do printf -- '--target %s ' $t; done) >/dev/null)
-  mkdir -p "$work/bin/$name/asan/fuzz"
+  (cd "$src" && cmake --build --preset asan -j$jobs --target wsgate $(for t in $targets; do printf -- '--target %s ' $t; done) >/dev/null)
+  mkdir -p "$work/bin/$name/asan/fuzz" "$work/bin/$name/asan/cli"
   for t in $targets; do cp "$src/build/asan/fuzz/$t" "$work/bin/$name/asan/fuzz/"; done
+  # wsgate, to run the decoded `wsgate session` command of the trail.
+  cp "$src/build/asan/cli/wsgate" "$work/bin/$name/asan/cli/"
   if [ $minimize = 1 ]; then
     # shellcheck disable=SC2086
     (cd "$src" && cmake --build --preset fuzz -j$jobs $(for t in $targets; do printf -- '--target %s ' $t; done) >/dev/null)

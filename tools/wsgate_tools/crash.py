@@ -760,7 +760,7 @@ def _locate(c, smap):
     # Harness verdicts: the outcome names where the session ended, not a
     # line; the diagnosis's use in that stage's source is the best guess.
     if c.location is None and isinstance(c.outcome, dict):
-        c.location_note = "the stage's source (no frame names the bug)"
+        c.location_note = "the stage's source: no frame names the bug"
         st = c.state[0] if c.type == UNDIAGNOSED_1011 and c.state else \
             c.outcome.get("stage")
         f = _STAGE_FILES.get(st)
@@ -772,11 +772,11 @@ def _locate(c, smap):
         for f in c.frames:
             if frame_kind(f, smap) in ("harness", "project") and f.line:
                 c.location = (smap.relative(f.file), f.line)
-                c.location_note = "first harness frame (no project frame)"
+                c.location_note = "first harness frame: no project frame"
                 return
     if c.location is None and c.target:
         c.location = ("fuzz/%s.c" % c.target, 1)
-        c.location_note = "the fuzz target (no frame names the bug)"
+        c.location_note = "the fuzz target: no frame names the bug"
 
 
 def refine_location(c, source_root):

@@ -289,6 +289,8 @@ def trail(opts, target, path, crash, workdir):
         judged[-1]["outcome"] if judged else None)
     if last:
         st = last.get("stage")
+        if crash.type == crashlib.UNDIAGNOSED_1011:
+            st = crashlib.where_it_happened(last) or st
         t["stages_reached"] = list(STAGES[:STAGES.index(st) + 1]) \
             if st in STAGES else []
         t["faults"] = last.get("faults", [])
