@@ -161,7 +161,7 @@ def main(argv):
         check(rel.startswith("corpus/regressions/fuzz_"),
               "%s: regression stored under corpus/regressions/<target>/" % m,
               rel)
-        check(not re.match(r"^(crash|leak|timeout)-", name),
+        check(not re.match(r"^(crash|leak|timeout|oom|slow-unit)-", name),
               "%s: its name %s says the bucket and no ignore rule matches" %
               (m, name))
         check(st == "??", "%s: git sees it as a new file (not ignored)" % m,

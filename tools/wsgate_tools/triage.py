@@ -332,10 +332,11 @@ def _replay_session(opts, command):
 
 
 def regression_name(crash, root=None, dest_dir=None):
-    """<type>-<hash of the bucket>: says the bucket, and matches none of the
-    repository's ignore rules (crash-*, leak-*, timeout-*)."""
+    """<type>-<hash of the bucket>: says the bucket, and starts with none
+    of libFuzzer's artifact prefixes (crash-, leak-, timeout-, oom-,
+    slow-unit-), which .gitignore hides outside corpus/."""
     base = "%s-%s" % (crashlib.slug(crash.type_line()), crash.bucket_id()[:12])
-    if re.match(r"^(crash|leak|timeout)-", base):
+    if re.match(r"^(crash|leak|timeout|oom|slow-unit)-", base):
         base = "regression-" + base
     return base
 
