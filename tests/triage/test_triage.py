@@ -293,6 +293,19 @@ class Regressions(unittest.TestCase):
                             "-q", "crash-1234"])
         self.assertEqual(r.returncode, 0)
 
+    def test_run_outcomes(self):
+        # A run past --timeout is a Timeout of the target; a death without
+        # a report is a Fatal-signal; exit 0 is no crash.
+        opts = triage.Options(timeout=3.0)
+        smap = crash.SourceMap()
+        c = triage.classify_run(opts, smap, "fuzz_frames", None, "", True)
+        self.assertEqual((c.type, c.state, c.security),
+                         ("Timeout", ["fuzz_frames"], False))
+        c = triage.classify_run(opts, smap, "fuzz_jwt", -11, "", False)
+        self.assertEqual((c.type, c.state), ("Fatal-signal", ["fuzz_jwt"]))
+        self.assertIsNone(triage.classify_run(opts, smap, "fuzz_jwt", 0, "",
+                                              False))
+
     def test_guess_target(self):
         self.assertEqual(triage.guess_target(
             "/x/clusterfuzz-testcase-minimized-fuzz_session-5714"),
