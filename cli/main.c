@@ -116,6 +116,36 @@ static void diags_markdown(void) {
   }
 }
 
+/* wsgate gate ARGS: the release gate, tools/gate.py (README "Release gate")
+ * run with python3; the tools directory is $WSGATE_TOOLS, else the source
+ * tree's.  Exit 2 when python3 cannot be run (an infrastructure error). */
+#include <unistd.h> /* execvp */
+#ifndef WSGATE_TOOLS_DIR
+#define WSGATE_TOOLS_DIR "tools"
+#endif
+static int exec_gate(int argc, char **argv) {
+  const char *dir = getenv("WSGATE_TOOLS");
+  char script[4096];
+  char **args = calloc((size_t)argc + 3, sizeof(*args));
+  int i;
+  if (!dir || !*dir) dir = WSGATE_TOOLS_DIR;
+  if (!args || snprintf(script, sizeof(script), "%s/gate.py", dir) >=
+                   (int)sizeof(script)) {
+    fprintf(stderr, "wsgate: gate: tools directory path too long\n");
+    free(args);
+    return EXIT_USAGE;
+  }
+  args[0] = "python3";
+  args[1] = script;
+  for (i = 0; i < argc; i++) args[i + 2] = argv[i];
+  execvp("python3", args);
+  fprintf(stderr,
+          "wsgate: gate: infrastructure error: cannot run python3 %s: %s\n",
+          script, strerror(errno));
+  free(args);
+  return EXIT_USAGE;
+}
+
 static int cmd_diags(int argc, char **argv) {
   int json = 0, i, n = ws_diag_count();
   for (i = 0; i < argc; i++) {
@@ -513,6 +543,7 @@ int main(int argc, char **argv) {
     fputs(usage, stderr);
     return EXIT_USAGE;
   }
+  if (strcmp(argv[1], "gate") == 0) return exec_gate(argc - 2, argv + 2);
   if (strcmp(argv[1], "diags") == 0) return cmd_diags(argc - 2, argv + 2);
   if (strcmp(argv[1], "session") == 0 || strcmp(argv[1], "sweep") == 0) {
     int rc = ws_global_init();
