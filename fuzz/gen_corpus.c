@@ -108,12 +108,26 @@ static const char *const requests[] = {
     "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer x.y.z\r\n\r\n",
 };
 
+/* The common header (fuzz/common.h): flags, [plan], [chunk sizes]. */
+#define F_PLAN 0x04
+#define F_CHUNKS 0x08
+#define F_INTERLEAVE 0x10
+static void put_header(tu_bytes *b, uint8_t flags, const uint8_t *plan,
+                       const uint8_t *chunks, size_t nchunks) {
+  if (nchunks) flags |= F_CHUNKS;
+  tu_put(b, &flags, 1);
+  if (flags & F_PLAN) tu_put(b, plan, 1 + 3 * (size_t)plan[0]);
+  if (nchunks) {
+    uint8_t n = (uint8_t)(nchunks - 1);
+    tu_put(b, &n, 1);
+    tu_put(b, chunks, nchunks);
+  }
+}
+
 static void handshake_seed(const char *req, size_t len, uint8_t cfg,
                            const uint8_t *chunks, size_t nchunks) {
   tu_bytes b = {0};
-  uint8_t h[2] = {cfg, (uint8_t)nchunks};
-  tu_put(&b, h, 2);
-  tu_put(&b, chunks, nchunks);
+  put_header(&b, cfg, NULL, chunks, nchunks);
   tu_put(&b, req, len);
   emit_free("fuzz_handshake", &b);
 }
@@ -131,7 +145,8 @@ static void gen_handshake(void) {
     handshake_seed(requests[i], len, 1, NULL, 0);
   }
   handshake_seed(requests[0], strlen(requests[0]), 0, NULL, 0); /* 401 */
-  handshake_seed(requests[0], strlen(requests[0]), 0x81, chunks, 3);
+  handshake_seed(requests[0], strlen(requests[0]), 1, chunks, 3);
+  handshake_seed(requests[0], strlen(requests[0]), F_INTERLEAVE, chunks, 1);
   handshake_seed(requests[17], strlen(requests[17]), 2, NULL, 0);
   handshake_seed(requests[18], strlen(requests[18]), 2, chunks, 1);
   /* Too many headers and too large a head (config 3: 8 headers, 512 B). */
@@ -235,18 +250,16 @@ static void gen_jwt(void) {
 
 /* ---- plans: [nrules][kind mode n-1]... ---------------------------------- */
 
-static void put_plan(tu_bytes *b, const uint8_t *rules, size_t nrules) {
-  uint8_t n = (uint8_t)nrules;
-  tu_put(b, &n, 1);
-  tu_put(b, rules, 3 * nrules);
-}
-
-/* kind: 0 alloc, 1 idgen, 2 attr, 3 random; mode: 0 once, 1 from, 2 all */
+/* target: 0 alloc, 1 idgen, 2 attr, 3 random (whole kinds), then the sites
+ * from 4 (plan.h: 4 alloc.core, 5 alloc.cjson, 6 alloc.openssl, 7
+ * alloc.wslay, 8 idgen.primary, 9 idgen.fallback, 10 random, 11.. attr.<a>);
+ * mode: 0 once, 1 from, 2 all. */
 static const uint8_t plans[][7] = {
-    {0},          {1, 1, 0, 0},         {2, 1, 0, 0, 1, 0, 1}, {1, 1, 2, 0},
-    {1, 2, 0, 0}, {1, 2, 0, 1},         {1, 2, 0, 2},          {1, 2, 0, 4},
-    {1, 3, 0, 0}, {1, 3, 2, 0},         {1, 0, 0, 9},          {1, 0, 1, 30},
-    {1, 2, 0, 6}, {2, 2, 0, 0, 1, 0, 0}};
+    {0},          {1, 1, 0, 0},          {2, 1, 0, 0, 1, 0, 1}, {1, 1, 2, 0},
+    {1, 2, 0, 0}, {1, 2, 0, 1},          {1, 2, 0, 2},          {1, 2, 0, 4},
+    {1, 3, 0, 0}, {1, 3, 2, 0},          {1, 0, 0, 9},          {1, 0, 1, 30},
+    {1, 2, 0, 6}, {2, 2, 0, 0, 1, 0, 0}, {1, 8, 2, 0},          {1, 6, 0, 0},
+    {1, 5, 1, 0}, {1, 7, 0, 0},          {1, 12, 0, 0},         {1, 9, 2, 0}};
 
 static size_t plan_rules(size_t i) {
   return plans[i][0];
@@ -260,12 +273,18 @@ static void gen_context(void) {
     int fma;
     for (fma = 0; fma < 2; fma++) {
       tu_bytes b = {0};
-      uint8_t f = (uint8_t)fma;
-      put_plan(&b, plans[i] + 1, plan_rules(i));
-      tu_put(&b, &f, 1);
+      put_header(&b, (uint8_t)((fma ? 1 : 0) | (plan_rules(i) ? F_PLAN : 0)),
+                 plans[i], NULL, 0);
       tu_puts(&b, alice);
       emit_free("fuzz_context", &b);
     }
+  }
+  {
+    static const uint8_t one[1] = {0};
+    tu_bytes b = {0};
+    put_header(&b, F_INTERLEAVE | 1, NULL, one, 1);
+    tu_puts(&b, alice);
+    emit_free("fuzz_context", &b);
   }
 }
 
@@ -291,7 +310,9 @@ static void gen_frames(void) {
       "{\"a\":{\"b\":{\"c\":{\"d\":1}}}}",
       "{\"type\":\"user_message\",\"type\":\"ping\"}"};
   tu_bytes b = {0}, raw = {0};
-  uint8_t m = 1, tight = 3;
+  /* Header flags: target bit 0 (0x20) structured, bit 1 (0x40) tight. */
+  uint8_t m = 0x20, tight = 0x60, chunked[3] = {0x20 | F_CHUNKS, 0, 0},
+          inter = 0x20 | F_INTERLEAVE;
   size_t i;
   char big[210];
   /* Every message type, then a close. */
@@ -303,6 +324,24 @@ static void gen_frames(void) {
          "\x03\xe8"
          "bye",
          5);
+  emit_free("fuzz_frames", &b);
+  /* The same fed byte by byte, and beside a companion session. */
+  tu_put(&b, chunked, 3);
+  for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) stext(&b, msgs[i]);
+  sframe(&b, 0x88, "\x03\xe8", 2);
+  emit_free("fuzz_frames", &b);
+  tu_put(&b, &inter, 1);
+  for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) stext(&b, msgs[i]);
+  emit_free("fuzz_frames", &b);
+  /* A character split across fragments; a client close 1011 (answered
+   * 1000: the server sends 1011 only with its own internal diagnosis). */
+  tu_put(&b, &m, 1);
+  sframe(&b, 0x01, "{\"type\":\"ping\",\"x\":\"\xc3",
+         strlen("{\"type\":\"ping\",\"x\":\"\xc3"));
+  sframe(&b, 0x80, "\xa9\"}", 3);
+  emit_free("fuzz_frames", &b);
+  tu_put(&b, &m, 1);
+  sframe(&b, 0x88, "\x03\xf3", 2);
   emit_free("fuzz_frames", &b);
   /* Fragmented text with a ping inside, then EOF. */
   tu_put(&b, &m, 1);
@@ -351,6 +390,7 @@ static void gen_frames(void) {
   emit_free("fuzz_frames", &b);
   /* Raw mode: masked frames as a client writes them, and an unmasked one. */
   m = 0;
+  tight = 0;
   tu_put(&raw, &m, 1);
   tu_text(&raw, "{\"type\":\"ping\"}");
   tu_frame(&raw, 1, 0x9, "hb", 2);
@@ -366,11 +406,27 @@ static void gen_frames(void) {
 
 /* ---- fuzz_session: [plan][config][stream with tokens] ------------------- */
 
+/* Raw mode (mode byte 0): the stream as a client writes it. */
 static void session_seed(size_t plan, uint8_t cfg, const tu_bytes *stream) {
   tu_bytes b = {0};
-  put_plan(&b, plans[plan] + 1, plan_rules(plan));
-  tu_put(&b, &cfg, 1);
+  uint8_t mode = 0;
+  put_header(&b, (uint8_t)(cfg | (plan_rules(plan) ? F_PLAN : 0)), plans[plan],
+             NULL, 0);
+  tu_put(&b, &mode, 1);
   tu_put(&b, stream->p, stream->n);
+  emit_free("fuzz_session", &b);
+}
+
+/* Built mode (mode byte 3: built head, structured frames). */
+static void session_built(uint8_t cfg, uint8_t choices, const char *claims,
+                          const tu_bytes *frames, size_t plan) {
+  tu_bytes b = {0};
+  uint8_t h[3] = {3, choices, (uint8_t)strlen(claims)};
+  put_header(&b, (uint8_t)(cfg | (plan_rules(plan) ? F_PLAN : 0)), plans[plan],
+             NULL, 0);
+  tu_put(&b, h, 3);
+  tu_puts(&b, claims);
+  tu_put(&b, frames->p, frames->n);
   emit_free("fuzz_session", &b);
 }
 
@@ -394,6 +450,35 @@ static void gen_session(void) {
   tu_close(&s, 1000, "bye");
   for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) session_seed(i, 0, &s);
   tu_bytes_free(&s);
+  /* Every request head of the handshake seeds, as a raw head. */
+  for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+    size_t len = i == 6 ? strlen(requests[i]) + 1 +
+                              strlen(requests[i] + strlen(requests[i]) + 1)
+                        : strlen(requests[i]);
+    tu_put(&s, requests[i], len);
+    session_seed(0, i % 4 == 3 ? 1 : (uint8_t)(i % 4), &s);
+    tu_bytes_free(&s);
+  }
+  /* Built heads: each token source, first-message auth, the policy
+   * config, with structured frames behind them. */
+  {
+    static const char pol[] = "{\"sub\":\"c\",\"exp\":" EXP
+                              ",\"iss\":\"https://issuer.example\","
+                              "\"aud\":\"wsgate\"}";
+    tu_bytes fr = {0};
+    sframe(&fr, 0x81, "{\"type\":\"user_message\"}", 23);
+    sframe(&fr, 0x01, "{\"type\":", 8);
+    sframe(&fr, 0x89, "p", 1);
+    sframe(&fr, 0x80, "\"ping\"}", 7);
+    sframe(&fr, 0x88, "\x03\xe8", 2);
+    for (i = 1; i < 4; i++) session_built(0, (uint8_t)i, alice, &fr, 0);
+    session_built(1, 16, alice, &fr, 0);
+    session_built(2, 1 | 4 | 8, pol, &fr, 0);
+    session_built(0, 1, alice, &fr, 14);
+    session_built(0, 1, alice, &fr, 15);
+    session_built(1, 16, alice, &fr, 12);
+    tu_bytes_free(&fr);
+  }
   /* First-message auth: the token travels masked inside a frame, where no
    * marker can be expanded, so it is a real one. */
   {
