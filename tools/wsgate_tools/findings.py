@@ -146,7 +146,9 @@ def sweep_buckets(failures):
         out = f.get("outcome") or {}
         diag = out.get("diag") if isinstance(out, dict) else None
         typ = VERDICT_TYPES.get(verdict, "Sweep-" + str(verdict))
-        if verdict == "unexplained" and str(f.get("reason", "")).startswith("close 1011"):
+        why = f.get("why", f.get("reason", ""))
+        cmd = f.get("replay") or f.get("command")
+        if verdict == "unexplained" and str(why).startswith("close 1011"):
             typ = "1011-without-diagnosis"
         faults = out.get("faults") if isinstance(out, dict) else None
         site = (faults[-1].get("site") if faults else None) or ""
@@ -159,9 +161,8 @@ def sweep_buckets(failures):
             b = buckets[bid] = {
                 "id": bid, "type": typ, "state": state, "security": False, "severity": "low",
                 "target": "sweep", "files": [], "reproducible": "deterministic",
-                "minimized": None, "first_frame": ff, "reproducer": f.get("command") or f.get("replay"),
-                "session_cmd": f.get("command") or f.get("replay"), "source": "sweep",
-                "reason": f.get("reason"), "points": 0,
+                "minimized": None, "first_frame": ff, "reproducer": cmd,
+                "session_cmd": cmd, "source": "sweep", "reason": why, "points": 0,
             }
         b["points"] += 1
         inp = f.get("input")

@@ -108,6 +108,7 @@ class Gate:
         self.crash_files = []
         self.buckets, self.sweep_buckets = [], []
         self.fuzz_stats = {}
+        self.finding_times = {}
         self.stop_requested = self.stopping = False
         self.incomplete = None
         self.infra_error = None
@@ -137,8 +138,13 @@ class Gate:
     def fail(self, reason):
         self.reasons.append(reason)
 
+    def found(self, source):
+        """Records when the first finding of each source appeared."""
+        self.finding_times.setdefault(source, round(time.time() - self.t0, 1))
+
     def add_crash(self, path, target, source):
         self.crash_files.append((path, target))
+        self.found(source)
         self.progress.line("FINDING: %s (%s, %s)" % (os.path.relpath(path, self.report), target, source))
 
     def interrupted_check(self):

@@ -279,6 +279,8 @@ class Stages:
         totals.pop("wall_s", None)
         totals.pop("points_per_s", None)
         self.g.metrics["sweep"] = totals
+        if failures:
+            self.g.found("sweep")
         for b in fallback.sweep_buckets(failures):
             self.g.sweep_buckets.append(b)
         # The fuzz seed corpus through the sweep: the replay binaries' --sweep mode.
@@ -291,13 +293,41 @@ class Stages:
                                            message="the replay binary has no --sweep mode yet"))
                 continue
             dirs = [d for d in self.corpus_dirs(t) if os.path.isdir(d)]
-            rc, out, secs = gate_util.run([bin_, "--sweep"] + dirs, env=self.san_env(), timeout=600)
-            ok = rc == 0
-            msg = "" if ok else "%s --sweep over its corpus failed (exit %s)" % (t, rc)
+            g = self.g
+            g.progress.line("sweep: %s --sweep over its corpus" % t)
+            rc, out, secs = gate_util.run([bin_, "--sweep"] + dirs, env=self.san_env(), timeout=900,
+                                          log=self.log("sweep-%s.log" % t))
+            if rc == 2 and "not supported by this target" in out:
+                g.checks.append(check("sweep", name, "skip", secs, file="fuzz/%s.c" % t,
+                                      message="%s has no --sweep mode (not on the shared decoder yet)" % t))
+                continue
+            summ = {}
+            for line in out.splitlines():
+                if line.startswith("{") and '"points"' in line:
+                    try:
+                        summ = json.loads(line)
+                    except ValueError:
+                        pass
+            g.metrics.setdefault("sweep_fuzz", {})[t] = summ
+            bad = {k: v for k, v in summ.items() if k not in ("target", "inputs", "points", "absorbed",
+                                                              "diagnosed", "unfired") and v}
+            ok = rc == 0 and bool(summ) and not bad
+            msg = "" if ok else "%s --sweep over its corpus: %s (exit %s)" % (
+                t, ", ".join("%s %s" % kv for kv in bad.items()) or "no summary", rc)
             if not ok:
-                self.g.fail(msg)
-            self.g.checks.append(check("sweep", name, "pass" if ok else "fail", secs, file="fuzz/%s.c" % t,
-                                       message=msg, text="" if ok else self.summary_lines(out) or out[-3000:]))
+                g.fail(msg)
+                g.found("sweep")
+                for v in bad or {"crashed": 1}:
+                    typ = fallback.VERDICT_TYPES.get(v, "Sweep-" + v)
+                    state = [t, "fuzz-corpus sweep", v]
+                    g.sweep_buckets.append({
+                        "id": fallback.bucket_id(typ, state, False), "type": typ, "state": state,
+                        "security": False, "severity": "low", "target": t, "files": [self.rel(d) for d in dirs],
+                        "reproducible": "deterministic", "minimized": None, "first_frame": None,
+                        "reproducer": "%s --sweep %s" % (self.rel(bin_), " ".join(self.rel(d) for d in dirs)),
+                        "session_cmd": None, "source": "sweep", "points": bad.get(v, 0)})
+            g.checks.append(check("sweep", name, "pass" if ok else "fail", secs, file="fuzz/%s.c" % t,
+                                  message=msg, text="" if ok else self.summary_lines(out) or out[-3000:]))
 
     # -- 4. fuzzing ------------------------------------------------------
     def fuzz_seconds(self):
@@ -652,7 +682,8 @@ class Stages:
         data = json.loads(out)["data"][0]
         pick = lambda s: {k: {"covered": s[k]["covered"], "count": s[k]["count"],
                               "percent": round(s[k]["percent"], 2)} for k in ("lines", "branches", "functions")}
-        files = {self.rel(f["filename"]): pick(f["summary"]) for f in data["files"]}
+        files = {self.rel(f["filename"]): pick(f["summary"]) for f in data["files"]
+                 if f["summary"]["lines"]["count"] > 0}
         return {"totals": pick(data["totals"]), "files": files}
 
     def coverage_check(self, result):
@@ -744,7 +775,9 @@ class Stages:
             except ValueError:
                 data = None
         g.metrics["mutants"] = {"available": True, "rc": rc, "seconds": round(secs, 1), "result": data}
-        st = "pass" if data is not None else "fail"
+        # The kill rate is evidence about the harness, not a property of the
+        # release: it never makes the verdict NO-SHIP by itself.
+        st = "pass" if data is not None else "skip"
         g.checks.append(check("mutants", "planted defects", st, secs, file="tests/mutants/run.sh",
                               message="" if data is not None else "run.sh wrote no JSON (exit %s)" % rc,
                               text=out[-3000:]))

@@ -63,6 +63,7 @@ def metrics_of(g):
         "findings": [{k: (rel(g, v) if k in ("log",) else v) for k, v in b.items()} for b in g.buckets],
         "crash_files": [rel(g, os.path.relpath(f, g.report)) for f, _ in g.crash_files],
         "triage_tool": g.metrics.get("triage_tool"),
+        "first_finding_s": g.finding_times,
         "coverage": g.metrics.get("coverage"),
         "bench": g.metrics.get("bench"),
         "build": g.metrics.get("build"),
@@ -254,15 +255,19 @@ def mutants_md(mu):
     r = mu.get("result")
     if not r:
         return "run.sh wrote no result (exit %s, see logs/mutants.log)." % mu.get("rc")
-    rows = r.get("mutants") if isinstance(r, dict) else r
+    rows = r.get("mutants", []) if isinstance(r, dict) else r
+    tot = r.get("totals", {}) if isinstance(r, dict) else {}
     out = []
-    if isinstance(r, dict):
-        tot = r.get("totals") or r.get("summary") or {}
-        if tot:
-            out.append("Totals: " + ", ".join("%s %s" % kv for kv in tot.items()))
-            out.append("")
-    if isinstance(rows, list) and rows:
-        keys = [k for k in rows[0].keys() if not isinstance(rows[0][k], (dict, list))][:8]
+    if tot:
+        pct = lambda x: "n/a" if x is None else "%.0f %%" % (100 * x)
+        out.append("Harness alone (sweep + replays + fuzzers): %s / %s killed (%s), median time to detect %s s; "
+                   "everything (+ unit tests): %s / %s (%s). Survive the harness: %s." % (
+                       tot.get("killed_by_harness"), tot.get("measured"), pct(tot.get("kill_rate_harness")),
+                       tot.get("median_ttd_harness_s"), tot.get("killed_by_all"), tot.get("measured"),
+                       pct(tot.get("kill_rate_all")), ", ".join(tot.get("survivors_harness") or []) or "none"))
+        out.append("")
+    keys = ["name", "class", "status", "killed_harness", "ttd_harness_s", "killed_all", "ttd_unit_s"]
+    if rows:
         out.append("| " + " | ".join(keys) + " |")
         out.append("|" + "---|" * len(keys))
         for row in rows:
