@@ -54,6 +54,8 @@ def summary_html(m, svgs, checks):
         H.append("<p><b>Why:</b></p><ul>" + "".join("<li>%s</li>" % escape(r) for r in reasons[:20]) + "</ul>")
     elif vd == "SHIP":
         H.append("<p><b>Why:</b> every check passed, no finding, coverage not below the baseline.</p>")
+    for w in m.get("warnings") or []:
+        H.append("<p><b>Warning:</b> %s</p>" % escape(w))
     H.append("<p>Revision <code>%s</code>, started %s, wall %.0f s of a %d s budget, exit status %d.</p>" % (
         escape(str(m["revision"])), escape(m["started"]), m["wall_s"], m["budget_s"], m["exit_status"]))
 

@@ -46,6 +46,8 @@ def metrics_of(g):
         "incomplete": g.incomplete,
         "infra_error": g.infra_error,
         "reasons": g.reasons,
+        "warnings": g.warnings,
+        "loadavg": g.metrics.get("loadavg"),
         "started": g.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_s": round(__import__("time").time() - g.t0, 1),
         "budget_s": g.budget,
@@ -149,6 +151,9 @@ def summary_md(g, m):
         L.append("")
     L.append("Why: %s" % why)
     L.append("")
+    for w in m.get("warnings") or []:
+        L.append("Warning: %s" % w)
+        L.append("")
     L.append("Revision `%s`, started %s, wall %.0f s of a %d s budget, exit status %d." % (
         m["revision"], m["started"], m["wall_s"], m["budget_s"], m["exit_status"]))
     L.append("")
@@ -218,7 +223,8 @@ def summary_md(g, m):
         L.append("| figure | value | bound | baseline | ratio |")
         L.append("|---|---:|---|---:|---:|")
         for k, f in m["bench"].items():
-            L.append("| %s | %g %s | %s | %s | %s |" % (k, f["value"], f["unit"], f.get("bound", ""),
+            L.append("| %s | %g %s | %s | %s | %s |" % (k, f["value"], f["unit"],
+                                                       f.get("bound", "") + (" **missed**" if f.get("ok") is False else ""),
                                                        f.get("baseline", "—"), f.get("ratio", "—")))
     else:
         L.append("Not run.")
