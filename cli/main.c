@@ -538,7 +538,37 @@ out:
   return rc;
 }
 
+/* wsgate triage ARGS: runs tools/triage.py (README "Crash triage") with
+ * python3; the tools directory is $WSGATE_TOOLS, else the source tree's. */
+#include <unistd.h> /* execvp */
+#ifndef WSGATE_TOOLS_DIR
+#define WSGATE_TOOLS_DIR "tools"
+#endif
+static int exec_triage(int argc, char **argv) {
+  const char *dir = getenv("WSGATE_TOOLS");
+  char script[4096];
+  char **args = calloc((size_t)argc + 3, sizeof(*args));
+  int i;
+  if (!dir || !*dir) dir = WSGATE_TOOLS_DIR;
+  if (!args || snprintf(script, sizeof(script), "%s/triage.py", dir) >=
+                   (int)sizeof(script)) {
+    fprintf(stderr, "wsgate: triage: tools directory path too long\n");
+    free(args);
+    return 1;
+  }
+  args[0] = "python3";
+  args[1] = script;
+  for (i = 0; i < argc; i++) args[i + 2] = argv[i];
+  execvp("python3", args);
+  fprintf(stderr, "wsgate: triage: cannot run python3 %s: %s\n", script,
+          strerror(errno));
+  free(args);
+  return 1;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "triage") == 0)
+    return exec_triage(argc - 2, argv + 2);
   if (argc < 2) {
     fputs(usage, stderr);
     return EXIT_USAGE;
