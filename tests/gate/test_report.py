@@ -130,11 +130,11 @@ def fake_gate(tmp, verdict_fail=True, incomplete=None):
         g.checks.append(junit.check("fuzz", "fuzz_frames", "fail", 10.2, file="fuzz/fuzz_frames.c",
                                     message="fuzz_frames: crash after 3 s", text="SUMMARY: <&> \x01"))
         t, sec, sev, frames = findings.classify_log(ASAN_LOG, SRC)
-        g.buckets = [{"id": "0123456789abcdef", "type": t, "state": [f[0] for f in frames[:3]], "security": sec,
+        g.buckets = [findings.normalize({"id": "0123456789abcdef", "type": t, "state": [f[0] for f in frames[:3]], "security": sec,
                       "severity": sev, "target": "fuzz_frames", "files": ["crashes/fuzz_frames-crash-1"],
                       "reproducible": "3/3", "minimized": None,
                       "first_frame": {"file": frames[0][1], "line": frames[0][2], "function": frames[0][0]},
-                      "reproducer": "build/asan/fuzz/fuzz_frames crashes/fuzz_frames-crash-1", "session_cmd": None}]
+                      "reproducer": "build/asan/fuzz/fuzz_frames crashes/fuzz_frames-crash-1", "session_cmd": None})]
         g.fail("fuzz_frames: crash after 3 s")
     g.incomplete = incomplete
     return g
@@ -271,9 +271,9 @@ class Judges(unittest.TestCase):
     def test_classify_harness_verdicts(self):
         t = findings.classify_log("wsgate fuzz: fuzz_context: promise broken (unexplained): close 1011 "
                                   "without an internal diagnosis\n", SRC)[0]
-        self.assertEqual(t, "1011-without-diagnosis")
+        self.assertEqual(t, findings.UNDIAGNOSED_1011)
         t = findings.classify_log("wsgate fuzz: fuzz_session: promise broken (leaked): 1 blocks\n", SRC)[0]
-        self.assertEqual(t, "Leak-accounting")
+        self.assertEqual(t, findings.VERDICT_TYPES["leaked"])
 
     def test_sweep_buckets(self):
         fl = [{"input": "a.bin", "verdict": "leaked", "reason": "1 live block",
@@ -285,8 +285,9 @@ class Judges(unittest.TestCase):
               {"input": "a.bin", "verdict": "unexplained", "reason": "close 1011 without an internal diagnosis",
                "outcome": {"diag": None, "faults": [{"kind": "idgen", "site": "faults/inject.c:50 idgen"}]}}]
         bs = findings.sweep_buckets(fl)
-        self.assertEqual(sorted(b["type"] for b in bs), ["1011-without-diagnosis", "Leak-accounting"])
-        leak = [b for b in bs if b["type"] == "Leak-accounting"][0]
+        self.assertEqual(sorted(b["type"] for b in bs),
+                         sorted([findings.UNDIAGNOSED_1011, findings.VERDICT_TYPES["leaked"]]))
+        leak = [b for b in bs if b["type"] == findings.VERDICT_TYPES["leaked"]][0]
         self.assertEqual((leak["points"], leak["files"]), (2, ["a.bin", "b.bin"]))
         self.assertEqual(leak["first_frame"], {"file": "core/frames.c", "line": 431, "function": "ws_frames_new"})
 
@@ -335,4 +336,4 @@ class Judges(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=1)
+    unittest.main(verbosity=1, warnings="ignore")

@@ -36,7 +36,7 @@ KINDS = [
 VERDICT_TYPES = {
     "unexplained": "Unexplained-outcome",
     "misattributed": "Misattributed-fault",
-    "leaked": "Leak-accounting",
+    "leaked": "Accounting-leak",
     "internal": "Internal-diagnosis",
     "wrong_outcome": "Wrong-outcome",
     "forged": "Forged-token",
@@ -44,6 +44,44 @@ VERDICT_TYPES = {
     "obligation": "Context-obligation",
     "crashed": "Crash",
 }
+
+try:  # the triage tool's names, when it is in the tree, so buckets agree
+    from .crash import UNDIAGNOSED_1011 as _U1011
+    from .crash import VERDICT_TYPES as _VT
+    VERDICT_TYPES = dict(_VT)
+    UNDIAGNOSED_1011 = _U1011
+except ImportError:
+    UNDIAGNOSED_1011 = "Close-1011-undiagnosed"
+
+
+def normalize(b, replay_bin_of=None):
+    """A bucket of either writer -> one with the members of both: the triage
+    tool's (category, location, reliable, why) and the gate's interface
+    (first_frame, reproducer, reproducible, session_cmd, minimized)."""
+    b = dict(b)
+    b.setdefault("state", [])
+    b.setdefault("files", [])
+    b.setdefault("security", False)
+    b["category"] = b.get("category") or re.split(r"[\s]", b["type"])[0]
+    ff, loc = b.get("first_frame"), b.get("location")
+    if not ff and loc and loc.get("uri"):
+        b["first_frame"] = {"file": loc["uri"], "line": loc.get("line"),
+                            "function": (b["state"] or [None])[0]}
+    if not loc and ff and ff.get("file"):
+        b["location"] = {"uri": ff["file"], "line": ff.get("line")}
+    if not b.get("reproducible"):
+        b["reproducible"] = "reliable" if b.get("reliable", True) else "unreliable"
+    b.setdefault("reliable", True)
+    if not b.get("minimized") and b.get("representative"):
+        b["minimized"] = b["representative"]
+    if not b.get("reproducer"):
+        inp = b.get("representative") or (b["files"] or [""])[0]
+        t = b.get("target")
+        b["reproducer"] = "%s %s" % (replay_bin_of(t) if replay_bin_of and t else "fuzz_%s" % t, inp)
+    b.setdefault("session_cmd", None)
+    b.setdefault("severity", None)
+    return b
+
 
 FRAME_RE = re.compile(r"^\s*#\d+ 0x[0-9a-f]+ in (\S+) (\S+?):(\d+)(?::\d+)?\s*$")
 IGNORED_FUNCS = re.compile(r"^(__asan|__ubsan|__sanitizer|__interceptor|__lsan|malloc|calloc|realloc|free|"
@@ -58,7 +96,7 @@ def classify_log(text, src):
         v, why = m.group(1), m.group(2)
         typ = VERDICT_TYPES.get(v, "Harness-" + v)
         if v == "unexplained" and why.startswith("close 1011"):
-            typ = "1011-without-diagnosis"
+            typ = UNDIAGNOSED_1011
     else:
         for pat, t, s, sv in KINDS:
             if re.search(pat, text):
@@ -149,7 +187,7 @@ def sweep_buckets(failures):
         why = f.get("why", f.get("reason", ""))
         cmd = f.get("replay") or f.get("command")
         if verdict == "unexplained" and str(why).startswith("close 1011"):
-            typ = "1011-without-diagnosis"
+            typ = UNDIAGNOSED_1011
         faults = out.get("faults") if isinstance(out, dict) else None
         site = (faults[-1].get("site") if faults else None) or ""
         m = SITE_RE.match(site)

@@ -246,7 +246,9 @@ def main(argv, tools_dir):
             st.triage()
         except Exception as e:  # noqa: BLE001
             g.progress.line("triage after interruption failed: %s" % e)
-    g.buckets = g.buckets or list(g.sweep_buckets)
+    if not g.buckets and g.sweep_buckets:
+        from .findings import normalize
+        g.buckets = [normalize(b, st.replay_bin) for b in g.sweep_buckets]
     try:
         if args.update_corpus and not g.incomplete:
             st.update_corpus()

@@ -219,7 +219,7 @@ class Stages:
                                     "inputs": total,
                                     "failed": sum(c["status"] == "fail" for c in self.g.checks if c["stage"] == "replay")}
 
-    def crashing_files(self, bin_, d, limit=20):
+    def crashing_files(self, bin_, d, limit=3):
         bad = []
         for f in gate_util.files_in(d):
             rc, _, _ = gate_util.run([bin_, f], env=self.san_env(), timeout=60)
@@ -606,10 +606,19 @@ class Stages:
             for f, t in files:
                 by_target.setdefault(t, []).append(f)
             for t, fs in by_target.items():
-                rc, out, secs = gate_util.run(["/usr/bin/python3", tool, "--json", "--target", t] + fs,
-                                              log=self.log("triage.log"), cwd=g.src, timeout=1800)
+                if len(fs) > 10:  # the rest are kept in crashes/, listed in metrics.json
+                    g.metrics.setdefault("untriaged", {})[t] = [self.rel(f) for f in fs[10:]]
+                    fs = fs[:10]
+                quick = g.budget < 600
+                cmd = ["/usr/bin/python3", tool, "--json", "--quiet", "--target", t,
+                       "--build", self.b("asan"), "--out", os.path.join(g.report, "work", "triage", t),
+                       "--runs", "3" if quick else "10", "--minimize-timeout", "15" if quick else "60"]
+                if os.path.isdir(self.b("fuzz")):
+                    cmd += ["--fuzz-build", self.b("fuzz")]
+                rc, out, secs = gate_util.run(cmd + fs, log=self.log("triage.log"), cwd=g.src, timeout=1800,
+                                              stdout_only=True)
                 try:
-                    data = json.loads(out[out.index("{") if out.lstrip().startswith("{") else out.index("["):])
+                    data = json.loads(out[out.index("{"):])
                 except ValueError:
                     data = None
                 if data is None:
@@ -625,7 +634,7 @@ class Stages:
         elif files:
             buckets = fallback.triage_files(files, g.src, self.replay_bin, self.log("."))
             g.metrics["triage_tool"] = "gate built-in (tools/triage.py absent)"
-        g.buckets = buckets + g.sweep_buckets
+        g.buckets = [fallback.normalize(b, self.replay_bin) for b in buckets + g.sweep_buckets]
         if g.buckets:
             g.fail("%d finding buckets" % len(g.buckets))
 

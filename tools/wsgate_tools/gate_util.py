@@ -89,26 +89,28 @@ def forget(p):
         _children.discard(p)
 
 
-def run(cmd, log=None, env=None, cwd=None, timeout=None, stdin=None):
+def run(cmd, log=None, env=None, cwd=None, timeout=None, stdin=None, stdout_only=False):
     """Runs cmd; its stdout+stderr go to the file `log` (appended) and are
-    returned too.  Returns (rc, output, seconds); rc is None on timeout."""
+    returned too (only stdout with stdout_only; stderr then goes to the log
+    alone).  Returns (rc, output, seconds); rc is None on timeout."""
     start = time.time()
-    p = popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-              cwd=cwd, stdin=stdin if stdin is not None else subprocess.DEVNULL)
+    p = popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE if stdout_only else subprocess.STDOUT,
+              env=env, cwd=cwd, stdin=stdin if stdin is not None else subprocess.DEVNULL)
     try:
-        out, _ = p.communicate(timeout=timeout)
+        out, err = p.communicate(timeout=timeout)
         rc = p.returncode
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
-        out, _ = p.communicate()
+        out, err = p.communicate()
         rc = None
     finally:
         forget(p)
     text = out.decode("utf-8", "replace")
+    etext = (err or b"").decode("utf-8", "replace")
     if log:
         os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
         with open(log, "a", encoding="utf-8") as f:
-            f.write("$ %s\n%s\n" % (" ".join(cmd), text))
+            f.write("$ %s\n%s%s\n" % (" ".join(cmd), text, etext))
     return rc, text, time.time() - start
 
 
