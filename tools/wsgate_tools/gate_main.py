@@ -15,7 +15,7 @@ from .gate_util import InfraError, Interrupted, UsageError
 
 STAGES = ["build", "tests", "replay", "sweep", "fuzz", "triage", "coverage", "bench", "mutants"]
 USAGE = ("usage: wsgate gate [--budget DURATION] [--engine libfuzzer|afl] [--mutants] [--update-baseline]\n"
-         "                   [--update-corpus] [--strict-bench] [--skip STAGE,...] [--targets T,...] [--jobs N]\n"
+         "                   [--mutant-list N,...] [--update-corpus] [--strict-bench] [--skip STAGE,...] [--targets T,...] [--jobs N]\n"
          "                   [--reports DIR] [--work DIR] [--source DIR] [--seed N] [--min-fuzz SECS]")
 
 
@@ -35,6 +35,8 @@ def parse_args(argv):
     p.add_argument("--engine", default="libfuzzer", help="libfuzzer (default) or afl (AFL++ with CMPLOG)")
     p.add_argument("--mutants", action="store_true", help="also run the planted-defect set (tests/mutants/run.sh)")
     p.add_argument("--mutant-budget", default="20", help="seconds per fuzz target and mutant with --mutants")
+    p.add_argument("--mutant-list", default="", help="with --mutants: only these (comma-separated names or "
+                   "numbers; default: every planted defect)")
     p.add_argument("--strict-bench", action="store_true", help="a missed benchmark bound is NO-SHIP "
                    "(default: reported as advisory; timings on a shared machine are noise)")
     p.add_argument("--update-baseline", action="store_true", help="write this run's coverage and benchmark "

@@ -371,7 +371,7 @@ class Stages:
         def worker(slot):
             while True:
                 with lock:
-                    if not queue or g.stopping:
+                    if not queue or g.stopping or g.stop_requested:
                         return
                     t = queue.pop(0)
                 try:
@@ -801,9 +801,16 @@ class Stages:
             return
         js = os.path.join(g.report, "mutants.json")
         cmd = ["bash", run, "--json", js, "--first", "--budget", str(g.args.mutant_budget),
-               "--work", os.path.join(g.work, "mutants-%s" % g.run_id)]
+               "--work", os.path.join(g.work, "mutants")]
+        names = [n for n in g.args.mutant_list.split(",") if n]
+        if names:
+            cmd += ["--only"] + names
         g.progress.line("mutants: %s" % " ".join(self.rel(c) for c in cmd))
-        rc, out, secs = gate_util.run(cmd, log=self.log("mutants.log"), cwd=g.src, timeout=6 * 3600)
+        os.makedirs(g.work, exist_ok=True)
+        # One scratch tree kept between runs (incremental builds); one gate at a time uses it.
+        with open(os.path.join(g.work, "mutants.lock"), "w") as lk:
+            fcntl.flock(lk, fcntl.LOCK_EX)
+            rc, out, secs = gate_util.run(cmd, log=self.log("mutants.log"), cwd=g.src, timeout=6 * 3600)
         data = None
         if os.path.exists(js):
             try:
