@@ -220,6 +220,8 @@ def main():
     ap.add_argument("--skip-unit", type=int, default=0)
     ap.add_argument("--sweep-mode", type=int, default=0)
     ap.add_argument("--targets", default="fuzz_handshake fuzz_jwt fuzz_context fuzz_frames fuzz_session")
+    ap.add_argument("--fuzz-broken", default="",
+                    help="fuzz targets left out because they do not build unmutated")
     ap.add_argument("mutants", nargs="+")
     a = ap.parse_args()
     if not os.path.isdir(a.results):
@@ -229,7 +231,7 @@ def main():
     tot = totals(ms)
     settings = {"budget_s": a.budget, "first": bool(a.first), "skip_fuzz": bool(a.skip_fuzz),
                 "skip_unit": bool(a.skip_unit), "sweep_mode": bool(a.sweep_mode),
-                "fuzz_targets": targets}
+                "fuzz_targets": targets, "fuzz_targets_not_built": a.fuzz_broken.split()}
     print(table(ms, targets, a.sweep_mode))
     print()
     pct = lambda x: "n/a" if x is None else "%.0f %%" % (100 * x)
@@ -242,6 +244,8 @@ def main():
     if tot["compile_errors"] or tot["not_run"]:
         print("not measured: %d do not build or apply, %d not run"
               % (tot["compile_errors"], tot["not_run"]))
+    if a.fuzz_broken.strip():
+        print("left out: %s (the fuzz preset does not build it unmutated)" % a.fuzz_broken)
     print("survive the harness: " + (", ".join(tot["survivors_harness"]) or "none"))
     print("survive everything: " + (", ".join(tot["survivors_all"]) or "none"))
     print("K t = killed, t = wall seconds to detection; - = ran, missed; . = not run "
