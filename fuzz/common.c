@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "b64.h"
+#include "forge.h"
+#include "model_jwt.h"
 #include "clone.h"
 #include "fuzz_keys.h" /* generated: fz_jwks_json, fz_hs256_key */
 #include "inject.h"
@@ -68,8 +70,10 @@ void fz_init(void) {
                        sizeof(hs256));
   if (n <= 0) die("hs256 key");
   hs256_len = (size_t)n;
-  /* Warm up the signer, so its first-use allocations are not an input's. */
+  /* Warm up the signers, so their first-use allocations are not an
+   * input's. */
   free(fz_sign((const uint8_t *)"{}", 2));
+  fz_forge_init();
   make_snapshots();
   make_companions();
 }
@@ -354,6 +358,22 @@ void fz_run_case(const fz_case *c) {
     ws_run_result_clear(&res[1]);
   }
   ws_run_result_clear(&clean);
+}
+
+ws_verdict fz_token_oracle(const fz_token *t, const ws_run_result *clean,
+                           char *why, size_t cap) {
+  const ws_diag_info *d = ws_diag_get(clean->outcome.diag);
+  ws_diag answer;
+  int v;
+  if (!clean->has_outcome || !d || d->stage == WS_STAGE_HANDSHAKE)
+    return WS_V_DIAGNOSED;
+  /* Past the auth stage, the core accepted the token. */
+  answer = d->stage == WS_STAGE_AUTH ? d->diag : WS_DIAG_NONE;
+  if (answer == WS_DIAG_AUTH_FIRST_MESSAGE) return WS_V_DIAGNOSED;
+  v = fz_jwt_oracle_check(t, answer, why, cap);
+  if (v == FZ_ORACLE_FORGED) return WS_V_FORGED;
+  if (v == FZ_ORACLE_WRONG_OUTCOME) return WS_V_WRONG_OUTCOME;
+  return WS_V_DIAGNOSED;
 }
 
 /* ---- signing ----------------------------------------------------------------
