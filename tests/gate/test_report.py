@@ -311,6 +311,37 @@ class Judges(unittest.TestCase):
         st.coverage_check(cov)
         self.assertEqual({c["status"] for c in g.checks if c["stage"] == "coverage"}, {"skip"})
 
+    def run_bench(self, strict, hs256):
+        g, st = self.stages({"bench": {"full session HS256": 40000.0}})
+        g.args.strict_bench = strict
+        fake = os.path.join(self.tmp, "bench_session")
+        open(fake, "w").close()
+        st.b = lambda *rel: fake
+        outs = iter([
+            (0, "full session HS256            %d sessions/s  (x)\nframes: 64 KiB text   900 MB/s   (x)\n"
+                "idle session   6944 bytes  (x)\n" % hs256, 1.0),
+            (0, "wall time of the full sweep 0.20 s, 20000 points/s (target: <= 60 s)\n", 1.0)])
+        real = gate_util.run
+        gate_util.run = lambda *a, **k: next(outs)
+        try:
+            st.bench()
+        finally:
+            gate_util.run = real
+        return g
+
+    def test_bench_bounds(self):
+        g = self.run_bench(False, 30000)
+        self.assertEqual(g.metrics["bench"]["full session HS256"]["ratio"], 0.75)
+        self.assertEqual({c["status"] for c in g.checks if c["stage"] == "bench"}, {"pass"})
+        self.assertEqual(g.verdict(), "SHIP")
+        g = self.run_bench(False, 15000)  # missed: advisory by default
+        hs = [c for c in g.checks if c["name"].startswith("full session HS256")][0]
+        self.assertEqual(hs["status"], "skip")
+        self.assertIn("advisory", hs["message"])
+        self.assertEqual((g.verdict(), len(g.warnings)), ("SHIP", 1))
+        g = self.run_bench(True, 15000)  # --strict-bench
+        self.assertEqual(g.verdict(), "NO-SHIP")
+
     def test_duration_and_options(self):
         self.assertEqual([gate_util.parse_duration(x) for x in ("90", "90s", "2m", "1m30s", "1h")],
                          [90, 90, 120, 90, 3600])

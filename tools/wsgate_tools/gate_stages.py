@@ -168,6 +168,7 @@ class Stages:
                                            text=text[-6000:]))
                 if st == "fail":
                     self.g.fail("test %s (%s) failed" % (tn, preset))
+                    self.g.found("tests")
             if rc not in (0, 8) and rc is not None and not cases:
                 self.g.fail("ctest %s exited %s" % (preset, rc))
         n = [c for c in self.g.checks if c["stage"] == "tests"]
@@ -208,7 +209,10 @@ class Stages:
                     continue
                 bad = self.crashing_files(bin_, d)
                 for f in bad:
-                    self.g.add_crash(f, t, "replay")
+                    # A copy in the report: the evidence stays with it.
+                    keep = os.path.join(self.g.report, "crashes", "replay-%s-%s" % (t, os.path.basename(f)))
+                    shutil.copyfile(f, keep)
+                    self.g.add_crash(keep, t, "replay")
                 msg = "%s broke the promise on %d of %d inputs of %s" % (t, len(bad), n, self.rel(d))
                 with open(self.log("replay-%s-%s.log" % (t, os.path.basename(d))), "w") as f:
                     f.write(out)
