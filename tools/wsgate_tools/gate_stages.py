@@ -638,7 +638,17 @@ class Stages:
         elif files:
             buckets = fallback.triage_files(files, g.src, self.replay_bin, self.log("."))
             g.metrics["triage_tool"] = "gate built-in (tools/triage.py absent)"
-        g.buckets = [fallback.normalize(b, self.replay_bin) for b in buckets + g.sweep_buckets]
+        # One bucket per id across targets (triage runs per target).
+        merged = {}
+        for b in (fallback.normalize(b, self.replay_bin) for b in buckets + g.sweep_buckets):
+            if b["id"] in merged:
+                m = merged[b["id"]]
+                m["files"] = m["files"] + [f for f in b["files"] if f not in m["files"]]
+                if b.get("target") and b["target"] not in str(m.get("target")).split(","):
+                    m["target"] = "%s,%s" % (m["target"], b["target"])
+            else:
+                merged[b["id"]] = b
+        g.buckets = list(merged.values())
         if g.buckets:
             g.fail("%d finding buckets" % len(g.buckets))
 
@@ -673,8 +683,13 @@ class Stages:
                 os.makedirs(merged)
                 pat = os.path.join(work, "%s-%s-%%p.profraw" % (kind, t))
                 env = dict(os.environ, LLVM_PROFILE_FILE=pat, ASAN_OPTIONS="detect_leaks=0")
-                rc, out, _ = gate_util.run([bin_, "-merge=1", merged] + dirs, env=env,
-                                           log=self.log("coverage-%s.log" % kind), timeout=900)
+                # A planted or real memory bug can hang an uninstrumented binary
+                # (a corrupted heap): per-input and overall time limits.
+                rc, out, _ = gate_util.run([bin_, "-merge=1", "-timeout=10", merged] + dirs, env=env,
+                                           log=self.log("coverage-%s.log" % kind), timeout=240)
+                if rc is None:
+                    g.progress.line("coverage: %s replay (%s) timed out; its profile is partial" % (t, kind))
+                    g.metrics.setdefault("coverage_timeouts", []).append("%s/%s" % (kind, t))
                 shutil.rmtree(merged, ignore_errors=True)
                 g.interrupted_check()
                 mine = glob.glob(os.path.join(work, "%s-%s-*.profraw" % (kind, t)))
