@@ -54,7 +54,7 @@ except ImportError:
     UNDIAGNOSED_1011 = "Close-1011-undiagnosed"
 
 
-def normalize(b, replay_bin_of=None):
+def normalize(b, replay_bin_of=None, src=None):
     """A bucket of either writer -> one with the members of both: the triage
     tool's (category, location, reliable, why) and the gate's interface
     (first_frame, reproducer, reproducible, session_cmd, minimized)."""
@@ -80,6 +80,12 @@ def normalize(b, replay_bin_of=None):
         b["reproducer"] = "%s %s" % (replay_bin_of(t) if replay_bin_of and t else "fuzz_%s" % t, inp)
     b.setdefault("session_cmd", None)
     b.setdefault("severity", None)
+    if src:  # commands and paths relative to the source tree, as a reader runs them
+        pre = src.rstrip("/") + "/"
+        for k in ("reproducer", "session_cmd", "minimized", "representative"):
+            if isinstance(b.get(k), str):
+                b[k] = b[k].replace(pre, "")
+        b["files"] = [f.replace(pre, "") if isinstance(f, str) else f for f in b["files"]]
     return b
 
 

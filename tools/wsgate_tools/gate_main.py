@@ -250,7 +250,7 @@ def main(argv, tools_dir):
             g.progress.line("triage after interruption failed: %s" % e)
     if not g.buckets and g.sweep_buckets:
         from .findings import normalize
-        g.buckets = [normalize(b, st.replay_bin) for b in g.sweep_buckets]
+        g.buckets = [normalize(b, st.replay_bin, g.src) for b in g.sweep_buckets]
     try:
         if args.update_corpus and not g.incomplete:
             st.update_corpus()

@@ -640,7 +640,7 @@ class Stages:
             g.metrics["triage_tool"] = "gate built-in (tools/triage.py absent)"
         # One bucket per id across targets (triage runs per target).
         merged = {}
-        for b in (fallback.normalize(b, self.replay_bin) for b in buckets + g.sweep_buckets):
+        for b in (fallback.normalize(b, self.replay_bin, g.src) for b in buckets + g.sweep_buckets):
             if b["id"] in merged:
                 m = merged[b["id"]]
                 m["files"] = m["files"] + [f for f in b["files"] if f not in m["files"]]
@@ -650,7 +650,7 @@ class Stages:
                 merged[b["id"]] = b
         g.buckets = list(merged.values())
         if g.buckets:
-            g.fail("%d finding buckets" % len(g.buckets))
+            g.fail("%d finding bucket%s" % (len(g.buckets), "" if len(g.buckets) == 1 else "s"))
 
     def replay_bin(self, t):
         return self.b("asan", "fuzz", t)
