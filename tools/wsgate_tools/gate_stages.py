@@ -610,10 +610,13 @@ class Stages:
             for f, t in files:
                 by_target.setdefault(t, []).append(f)
             for t, fs in by_target.items():
-                if len(fs) > 10:  # the rest are kept in crashes/, listed in metrics.json
-                    g.metrics.setdefault("untriaged", {})[t] = [self.rel(f) for f in fs[10:]]
-                    fs = fs[:10]
                 quick = g.budget < 600
+                cap = 3 if quick else 10
+                if len(fs) > cap:  # the rest are kept in crashes/, listed in metrics.json
+                    # fuzzer finds first (new inputs), then replays of the committed corpus
+                    fs = sorted(fs, key=lambda f: os.path.basename(f).startswith("replay-"))
+                    g.metrics.setdefault("untriaged", {})[t] = [self.rel(f) for f in fs[cap:]]
+                    fs = fs[:cap]
                 cmd = ["/usr/bin/python3", tool, "--json", "--quiet", "--target", t,
                        "--build", self.b("asan"), "--out", os.path.join(g.report, "work", "triage", t),
                        "--runs", "3" if quick else "10", "--minimize-timeout", "15" if quick else "60"]
