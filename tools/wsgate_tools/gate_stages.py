@@ -317,7 +317,11 @@ class Stages:
             dirs = [d for d in self.corpus_dirs(t) if os.path.isdir(d)]
             g = self.g
             g.progress.line("sweep: %s --sweep over its corpus" % t)
-            rc, out, secs = gate_util.run([bin_, "--sweep"] + dirs, env=self.san_env(), timeout=900,
+            # Under a short budget one chunked pass (7-byte pieces) besides the whole
+            # input; otherwise the replay binary's default (1- and 7-byte pieces).
+            chunks = ["--chunks", "7"] if g.budget < 300 else []
+            g.metrics.setdefault("sweep_fuzz_chunks", chunks[1] if chunks else "default (1,7)")
+            rc, out, secs = gate_util.run([bin_, "--sweep"] + chunks + dirs, env=self.san_env(), timeout=900,
                                           log=self.log("sweep-%s.log" % t))
             if rc == 2 and "not supported by this target" in out:
                 g.checks.append(check("sweep", name, "skip", secs, file="fuzz/%s.c" % t,
