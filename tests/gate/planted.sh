@@ -78,6 +78,7 @@ import json, os, re, sys
 d, rx = sys.argv[1], re.compile(sys.argv[2], re.I)
 m = json.load(open(os.path.join(d, "metrics.json")))
 bs = [b for b in m["findings"] if rx.search(b["type"]) or rx.search(" ".join(b["state"]))]
+bs = list({b["id"]: b for b in bs}.values())
 errs = []
 if not bs:
     errs.append("no bucket matching /%s/ in metrics.json (buckets: %s)" % (sys.argv[2], [b["type"] for b in m["findings"]]))

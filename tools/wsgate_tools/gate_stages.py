@@ -598,7 +598,9 @@ class Stages:
             dst = os.path.join(g.src, "corpus", t)
             before = len(gate_util.files_in(dst))
             srcs = [d for d in (os.path.join(g.run_work, t), os.path.join(g.work, "corpus", t)) if os.path.isdir(d)]
-            rc, out, secs = gate_util.run([bin_, "-merge=1", dst] + srcs, env=dict(os.environ, **SAN_ENV),
+            art = os.path.join(g.report, "work", "update-corpus-artifacts")
+            os.makedirs(art, exist_ok=True)
+            rc, out, secs = gate_util.run([bin_, "-merge=1", "-artifact_prefix=%s/" % art, dst] + srcs, env=dict(os.environ, **SAN_ENV),
                                           log=self.log("update-corpus-%s.log" % t), timeout=900)
             after = len(gate_util.files_in(dst))
             g.metrics.setdefault("update_corpus", {})[t] = {"before": before, "after": after, "rc": rc}
@@ -672,7 +674,7 @@ class Stages:
         if not (profdata and cov):
             raise InfraError("llvm-profdata/llvm-cov not found (llvm-14)")
         work = os.path.join(g.report, "work", "coverage")
-        os.makedirs(work, exist_ok=True)
+        os.makedirs(os.path.join(work, "artifacts"), exist_ok=True)
         ignore = "^%s/(faults|fuzz|tests)/|^/usr/" % re.escape(g.src)
         objects = []
         result = {"per_target": {}}
@@ -695,7 +697,9 @@ class Stages:
                 env = dict(os.environ, LLVM_PROFILE_FILE=pat, ASAN_OPTIONS="detect_leaks=0")
                 # A planted or real memory bug can hang an uninstrumented binary
                 # (a corrupted heap): per-input and overall time limits.
-                rc, out, _ = gate_util.run([bin_, "-merge=1", "-timeout=10", merged] + dirs, env=env,
+                rc, out, _ = gate_util.run([bin_, "-merge=1", "-timeout=10",
+                                            "-artifact_prefix=%s/" % os.path.join(work, "artifacts"), merged] + dirs,
+                                           env=env,
                                            log=self.log("coverage-%s.log" % kind), timeout=240)
                 if rc is None:
                     g.progress.line("coverage: %s replay (%s) timed out; its profile is partial" % (t, kind))
