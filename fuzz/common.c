@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "builders.h"
 #include "forge.h"
 #include "model_jwt.h"
 #include "clone.h"
@@ -456,23 +457,13 @@ uint8_t *fz_expand(const uint8_t *in, size_t n, size_t *out_len) {
 }
 
 size_t fz_frames_encode(const uint8_t *in, size_t n, uint8_t *out) {
-  static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
-  size_t i = 0, at = 0, k, len;
+  size_t i = 0, at = 0, len;
   while (i + 2 <= n) {
     uint8_t b0 = in[i];
     len = in[i + 1];
     i += 2;
     if (len > n - i) len = n - i;
-    out[at++] = b0;
-    out[at++] = (uint8_t)(0x80 | (len < 126 ? len : 126));
-    if (len >= 126) {
-      out[at++] = 0;
-      out[at++] = (uint8_t)len;
-    }
-    memcpy(out + at, mask, 4);
-    at += 4;
-    for (k = 0; k < len; k++) out[at + k] = in[i + k] ^ mask[k % 4];
-    at += len;
+    at += tb_frame(out + at, len + 14, b0, tb_mask_key, in + i, len);
     i += len;
   }
   return at;

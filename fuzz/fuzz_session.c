@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builders.h"
 #include "common.h"
 #include "config.h"
 #include "forge.h"
@@ -70,23 +71,7 @@ static size_t auth_frame(const char *tok, uint8_t *out) {
   if (!in) return 0;
   msg = (char *)in + 4;
   len = (size_t)snprintf(msg, n, "{\"type\":\"auth\",\"token\":\"%s\"}", tok);
-  /* One unfragmented text frame, 16-bit length when needed. */
-  {
-    static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
-    size_t i;
-    out[at++] = 0x81;
-    if (len < 126) {
-      out[at++] = (uint8_t)(0x80 | len);
-    } else {
-      out[at++] = 0x80 | 126;
-      out[at++] = (uint8_t)(len >> 8);
-      out[at++] = (uint8_t)len;
-    }
-    memcpy(out + at, mask, 4);
-    at += 4;
-    for (i = 0; i < len; i++) out[at + i] = (uint8_t)msg[i] ^ mask[i % 4];
-    at += len;
-  }
+  at = tb_frame(out, len + 14, TB_FIN | TB_TEXT, tb_mask_key, msg, len);
   free(in);
   return at;
 }
