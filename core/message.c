@@ -9,10 +9,13 @@
 #include "session_int.h"
 
 static ws_diag send_scratch(ws_session *s) {
-  int rc = ws_frames_send_text(s->frames, s->scratch.data, s->scratch.len);
-  if (rc == -1) return WS_DIAG_FRAME_NOMEM;
-  if (rc != 0) return WS_DIAG_FRAME_INTERNAL;
-  return WS_DIAG_NONE;
+  switch (ws_frames_send_text(s->frames, s->scratch.data, s->scratch.len)) {
+    case WS_FRAMES_SENT: return WS_DIAG_NONE;
+    case WS_FRAMES_SEND_NOMEM: return WS_DIAG_FRAME_NOMEM;
+    case WS_FRAMES_SEND_BROKEN:
+    case WS_FRAMES_SEND_BAD_ARG: break;
+  }
+  return WS_DIAG_FRAME_INTERNAL;
 }
 
 static ws_diag reply_literal(ws_session *s, const char *json) {

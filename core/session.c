@@ -88,7 +88,7 @@ void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
     detail = "no diagnosis given";
   }
   o->diag = d;
-  o->stage = s->stage;
+  o->stage = info->stage; /* one rule: the stage of the diagnosis row */
   if (detail && *detail)
     snprintf(o->reason, sizeof(o->reason), "%s: %s", info->code, detail);
   else

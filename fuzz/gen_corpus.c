@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common.h"
+#include "forge.h"
+#include "forge_int.h"
 #include "testutil.h"
 #include "tokens.h"
 
@@ -161,12 +164,26 @@ static const char *const requests[] = {
     "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer x.y.z\r\n\r\n",
 };
 
+/* The common header (fuzz/common.h): flags, [plan], [chunk sizes]. */
+#define F_PLAN 0x04
+#define F_CHUNKS 0x08
+#define F_INTERLEAVE 0x10
+static void put_header(tu_bytes *b, uint8_t flags, const uint8_t *plan,
+                       const uint8_t *chunks, size_t nchunks) {
+  if (nchunks) flags |= F_CHUNKS;
+  tu_put(b, &flags, 1);
+  if (flags & F_PLAN) tu_put(b, plan, 1 + 3 * (size_t)plan[0]);
+  if (nchunks) {
+    uint8_t n = (uint8_t)(nchunks - 1);
+    tu_put(b, &n, 1);
+    tu_put(b, chunks, nchunks);
+  }
+}
+
 static void handshake_seed(const char *req, size_t len, uint8_t cfg,
                            const uint8_t *chunks, size_t nchunks) {
   tu_bytes b = {0};
-  uint8_t h[2] = {cfg, (uint8_t)nchunks};
-  tu_put(&b, h, 2);
-  tu_put(&b, chunks, nchunks);
+  put_header(&b, cfg, NULL, chunks, nchunks);
   tu_put(&b, req, len);
   emit_free("fuzz_handshake", &b);
 }
@@ -184,7 +201,8 @@ static void gen_handshake(void) {
     handshake_seed(requests[i], len, 1, NULL, 0);
   }
   handshake_seed(requests[0], strlen(requests[0]), 0, NULL, 0); /* 401 */
-  handshake_seed(requests[0], strlen(requests[0]), 0x81, chunks, 3);
+  handshake_seed(requests[0], strlen(requests[0]), 1, chunks, 3);
+  handshake_seed(requests[0], strlen(requests[0]), F_INTERLEAVE, chunks, 1);
   handshake_seed(requests[17], strlen(requests[17]), 2, NULL, 0);
   handshake_seed(requests[18], strlen(requests[18]), 2, chunks, 1);
   /* Too many headers and too large a head (config 3: 8 headers, 512 B). */
@@ -213,93 +231,130 @@ static void gen_handshake(void) {
   free(tok);
 }
 
-/* ---- fuzz_jwt: [flags][n][token or claims] ------------------------------ */
+/* ---- fuzz_jwt: [flags][n][token spec (forge.h) or raw token] ---------- */
 
-static void jwt_seed(uint8_t flags, uint8_t n, const char *body) {
+static void jwt_seed(uint8_t flags, uint8_t n, const void *body, size_t len) {
   tu_bytes b = {0};
   uint8_t h[2] = {flags, n};
   tu_put(&b, h, 2);
-  tu_puts(&b, body);
+  tu_put(&b, body, len);
   emit_free("fuzz_jwt", &b);
 }
 
+/* A forge spec with byte `at` set to v (and key), for config cfg. */
+static void jwt_spec(unsigned cfg, uint8_t key, int at, uint8_t v) {
+  uint8_t s[FZ_SPEC_FIXED];
+  memset(s, 0, sizeof(s));
+  s[FZ_B_KEY] = key;
+  if (at >= 0) s[at] = v;
+  jwt_seed((uint8_t)(1 | cfg << 1), 0, s, sizeof(s));
+}
+
+/* Seeds for every key, header alg, kid, header extra, tamper op and claim
+ * boundary of the forge, a few raw claims, and raw tokens: the forge's
+ * pristine token of every set key (the independent checker must pass
+ * them), tampered and malformed ones, and allocation failures. */
 static void gen_jwt(void) {
-  static const struct {
-    ws_alg alg;
-    const char *kid;
-  } algs[] = {{WS_ALG_HS256, "hs256"},  {WS_ALG_HS384, "hs384"},
-              {WS_ALG_HS512, "hs512"},  {WS_ALG_RS256, "rs256"},
-              {WS_ALG_PS256, "ps256"},  {WS_ALG_ES256, "es256"},
-              {WS_ALG_EDDSA, "ed25519"}};
-  static const char *const claims[] = {
-      alice,
-      "{\"exp\":" EXP "}",
-      "{\"sub\":\"\",\"exp\":" EXP "}",
-      "{\"sub\":\"alice\"}",
-      "{\"sub\":\"alice\",\"exp\":\"soon\"}",
-      "{\"sub\":\"alice\",\"exp\":1600000000}",
-      "{\"sub\":\"alice\",\"exp\":" EXP ",\"nbf\":1900000000}",
-      "{\"sub\":\"alice\",\"exp\":" EXP ",\"nbf\":true}",
-      "{\"sub\":\"alice\",\"exp\":" EXP ",\"iat\":null}",
-      "{\"sub\":\"alice\",\"exp\":" EXP
-      ",\"iss\":\"https://issuer.example\",\"aud\":[\"x\",\"wsgate\"]}",
-      "{\"sub\":\"alice\",\"exp\":" EXP ",\"iss\":\"other\",\"aud\":\"x\"}",
-      "{\"sub\":\"alice\",\"sub\":\"bob\",\"exp\":" EXP "}",
-      "[1,2,3]",
-      "{\"sub\":\"a\\u0000b\",\"exp\":" EXP "}",
-  };
-  size_t i;
-  for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-    char *t = tok_sign_jwt(algs[i].alg, algs[i].kid, alice);
-    jwt_seed(0, 0, t);
-    jwt_seed(8, 7, t); /* and with the 8th allocation failing */
-    free(t);
+  static const uint8_t tamper_keys[] = {FZ_KEY_HS256,   FZ_KEY_RS256,
+                                        FZ_KEY_PS256,   FZ_KEY_ES256,
+                                        FZ_KEY_ED25519, FZ_KEY_FOREIGN_ES256};
+  static const char *const raw_bad[] = {"eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.",
+                                        "a.b", "e30.e30.e30.e30", ""};
+  uint8_t s[FZ_SPEC_FIXED + 64];
+  unsigned i, k, c;
+  fz_forge_init();
+  for (k = 0; k < FZ_KEY_COUNT; k++) {
+    jwt_spec(0, (uint8_t)k, -1, 0);
+    jwt_spec(3, (uint8_t)k, -1, 0); /* tight limits: RSA is too long */
+    memset(s, 0, sizeof(s));
+    s[FZ_B_KEY] = (uint8_t)k;
+    jwt_seed(1 | 8, 7, s, FZ_SPEC_FIXED); /* the 8th allocation fails */
   }
-  for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
-    jwt_seed(1, 0, claims[i]);
-    jwt_seed(1 | 4, 0, claims[i]); /* config 2: issuer and audience */
+  for (i = 0; i < FZ_ALG_CHOICES; i++) {
+    memset(s, 0, sizeof(s));
+    s[FZ_B_ALG] = (uint8_t)i;
+    s[FZ_B_KID] = 1; /* absent: the alg alone selects the key */
+    jwt_seed(1, 0, s, FZ_SPEC_FIXED);
+    s[FZ_B_KEY] = FZ_KEY_RS256; /* HMAC names: algorithm confusion */
+    jwt_seed(1, 0, s, FZ_SPEC_FIXED);
   }
-  jwt_seed(1 | 8, 3, alice);
-  jwt_seed(0, 0, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.");
-  jwt_seed(0, 0, "a.b");
-  jwt_seed(0, 0, "e30.e30.e30.e30");
-  {
-    char *t = tok_sign(WS_ALG_HS256, "hs256",
-                       "{\"alg\":\"HS256\",\"kid\":\"hs256\",\"crit\":[\"x\"]}",
-                       alice);
-    jwt_seed(0, 0, t);
-    free(t);
-    t = tok_sign(WS_ALG_HS256, "hs256",
-                 "{\"alg\":\"HS256\",\"kid\":\"hs256\",\"b64\":false,"
-                 "\"crit\":[\"b64\"]}",
-                 alice);
-    jwt_seed(0, 0, t);
-    free(t);
-    t = tok_sign(WS_ALG_HS256, "hs256", "{\"alg\":\"RS256\",\"kid\":\"hs256\"}",
-                 alice);
-    jwt_seed(0, 0, t);
-    free(t);
-    t = tok_sign(WS_ALG_HS256, "hs256", "{\"alg\":\"HS256\",\"kid\":\"nokey\"}",
-                 alice);
-    jwt_seed(0, 0, t);
-    free(t);
+  for (i = 0; i < FZ_KID_CHOICES; i++)
+    jwt_spec(0, FZ_KEY_ES256, FZ_B_KID, (uint8_t)i);
+  for (i = 0; i < 2 * FZ_HDR_CHOICES; i++)
+    jwt_spec(0, FZ_KEY_HS256, FZ_B_HDR, (uint8_t)i);
+  for (i = 0; i < FZ_TAMPER_COUNT; i++)
+    for (k = 0; k < sizeof(tamper_keys); k++) {
+      memset(s, 0, sizeof(s));
+      s[FZ_B_KEY] = tamper_keys[k];
+      s[FZ_B_TAMPER] = (uint8_t)i;
+      s[FZ_B_ARG_HI] = 1;
+      s[FZ_B_ARG_LO] = 5;
+      jwt_seed(1, 0, s, FZ_SPEC_FIXED);
+    }
+  /* The first and the last bit of every key's signature (arg 0xffff is
+   * the last bit for every signature length). */
+  for (k = 0; k < FZ_KEY_COUNT; k++)
+    for (i = 0; i < 2; i++) {
+      memset(s, 0, sizeof(s));
+      s[FZ_B_KEY] = (uint8_t)k;
+      s[FZ_B_TAMPER] = FZ_T_FLIP_BIT;
+      s[FZ_B_ARG_HI] = s[FZ_B_ARG_LO] = i ? 0xff : 0;
+      jwt_seed(1, 0, s, FZ_SPEC_FIXED);
+    }
+  for (c = 0; c < FZ_CFG_COUNT; c += 2) { /* configs 0 and 2 (leeway 30) */
+    for (i = 0; i < FZ_EXP_CHOICES; i++) jwt_spec(c, 0, FZ_B_EXP, (uint8_t)i);
+    for (i = 0; i < FZ_NBF_CHOICES; i++) jwt_spec(c, 0, FZ_B_NBF, (uint8_t)i);
+    for (i = 0; i < FZ_IAT_CHOICES; i++) jwt_spec(c, 0, FZ_B_IAT, (uint8_t)i);
+    for (i = 0; i < FZ_ISS_CHOICES; i++) jwt_spec(c, 0, FZ_B_ISS, (uint8_t)i);
+    for (i = 0; i < FZ_AUD_CHOICES; i++) jwt_spec(c, 0, FZ_B_AUD, (uint8_t)i);
+    for (i = 0; i < FZ_SUB_CHOICES; i++) jwt_spec(c, 0, FZ_B_SUB, (uint8_t)i);
   }
+  for (i = 0; i < FZ_CLX_CHOICES; i++) {
+    jwt_spec(0, 0, FZ_B_CLX, (uint8_t)i);
+    jwt_spec(3, 0, FZ_B_CLX, (uint8_t)i); /* depth limit 3 */
+  }
+  /* sub from the tail, and raw claims text. */
+  memset(s, 0, sizeof(s));
+  s[FZ_B_SUB] = 9;
+  s[FZ_B_TAIL_LEN] = 255;
+  memcpy(s + FZ_SPEC_FIXED, "bob\"", 6);
+  jwt_seed(1, 0, s, FZ_SPEC_FIXED + 6);
+  memset(s, 0, sizeof(s));
+  s[FZ_B_MODE] = 3;
+  s[FZ_B_TAIL_LEN] = 255;
+  memcpy(s + FZ_SPEC_FIXED, alice, strlen(alice));
+  jwt_seed(1, 0, s, FZ_SPEC_FIXED + strlen(alice));
+  jwt_seed(1 | 4, 0, s, FZ_SPEC_FIXED + strlen(alice));
+  /* Raw tokens. */
+  for (k = 0; k < FZ_KEY_COUNT; k++) {
+    fz_token t;
+    memset(s, 0, sizeof(s));
+    s[FZ_B_KEY] = (uint8_t)k;
+    fz_token_decode(s, FZ_SPEC_FIXED, 0, &t);
+    jwt_seed(0, 0, t.text, t.len);
+    if (k < FZ_KEY_SET_COUNT) jwt_seed(8, 7, t.text, t.len);
+    fz_token_free(&t);
+    s[FZ_B_TAMPER] = FZ_T_FLIP_BIT;
+    fz_token_decode(s, FZ_SPEC_FIXED, 0, &t);
+    jwt_seed(0, 0, t.text, t.len);
+    fz_token_free(&t);
+  }
+  for (i = 0; i < sizeof(raw_bad) / sizeof(raw_bad[0]); i++)
+    jwt_seed(0, 0, raw_bad[i], strlen(raw_bad[i]));
 }
 
 /* ---- plans: [nrules][kind mode n-1]... ---------------------------------- */
 
-static void put_plan(tu_bytes *b, const uint8_t *rules, size_t nrules) {
-  uint8_t n = (uint8_t)nrules;
-  tu_put(b, &n, 1);
-  tu_put(b, rules, 3 * nrules);
-}
-
-/* kind: 0 alloc, 1 idgen, 2 attr, 3 random; mode: 0 once, 1 from, 2 all */
+/* target: 0 alloc, 1 idgen, 2 attr, 3 random (whole kinds), then the sites
+ * from 4 (plan.h: 4 alloc.core, 5 alloc.cjson, 6 alloc.openssl, 7
+ * alloc.wslay, 8 idgen.primary, 9 idgen.fallback, 10 random, 11.. attr.<a>);
+ * mode: 0 once, 1 from, 2 all. */
 static const uint8_t plans[][7] = {
-    {0},          {1, 1, 0, 0},         {2, 1, 0, 0, 1, 0, 1}, {1, 1, 2, 0},
-    {1, 2, 0, 0}, {1, 2, 0, 1},         {1, 2, 0, 2},          {1, 2, 0, 4},
-    {1, 3, 0, 0}, {1, 3, 2, 0},         {1, 0, 0, 9},          {1, 0, 1, 30},
-    {1, 2, 0, 6}, {2, 2, 0, 0, 1, 0, 0}};
+    {0},          {1, 1, 0, 0},          {2, 1, 0, 0, 1, 0, 1}, {1, 1, 2, 0},
+    {1, 2, 0, 0}, {1, 2, 0, 1},          {1, 2, 0, 2},          {1, 2, 0, 4},
+    {1, 3, 0, 0}, {1, 3, 2, 0},          {1, 0, 0, 9},          {1, 0, 1, 30},
+    {1, 2, 0, 6}, {2, 2, 0, 0, 1, 0, 0}, {1, 8, 2, 0},          {1, 6, 0, 0},
+    {1, 5, 1, 0}, {1, 7, 0, 0},          {1, 12, 0, 0},         {1, 9, 2, 0}};
 
 static size_t plan_rules(size_t i) {
   return plans[i][0];
@@ -307,18 +362,57 @@ static size_t plan_rules(size_t i) {
 
 /* ---- fuzz_context: [plan][fma][claims] ---------------------------------- */
 
+/* A token spec for the forge (fuzz/forge.h): key, header alg, kid, header
+ * extras, tamper, tamper argument (2 bytes), claims mode, exp, nbf, iat,
+ * iss, aud, sub; all zero is a valid HS256 token every policy accepts. */
+static void put_spec(tu_bytes *b, uint8_t key, uint8_t tamper, uint8_t exp) {
+  uint8_t spec[14] = {0};
+  spec[0] = key;
+  spec[4] = tamper;
+  spec[6] = 9;
+  spec[8] = exp;
+  tu_put(b, spec, sizeof(spec));
+}
+
 static void gen_context(void) {
   size_t i;
+  uint8_t k;
   for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
     int fma;
     for (fma = 0; fma < 2; fma++) {
       tu_bytes b = {0};
-      uint8_t f = (uint8_t)fma;
-      put_plan(&b, plans[i] + 1, plan_rules(i));
-      tu_put(&b, &f, 1);
-      tu_puts(&b, alice);
+      put_header(&b, (uint8_t)((fma ? 1 : 0) | (plan_rules(i) ? F_PLAN : 0)),
+                 plans[i], NULL, 0);
+      put_spec(&b, (uint8_t)(i % 7), 0, 0);
       emit_free("fuzz_context", &b);
     }
+  }
+  /* Every key, in the request and in the first message; a tampered
+   * signature and an expired token of each. */
+  for (k = 0; k < 9; k++) {
+    uint8_t cfg;
+    for (cfg = 0; cfg < 3; cfg++) {
+      tu_bytes b = {0};
+      put_header(&b, cfg, NULL, NULL, 0);
+      put_spec(&b, k, 0, 0);
+      emit_free("fuzz_context", &b);
+    }
+    {
+      tu_bytes b = {0};
+      put_header(&b, 0, NULL, NULL, 0);
+      put_spec(&b, k, 1, 0);
+      emit_free("fuzz_context", &b);
+      put_header(&b, 2, NULL, NULL, 0);
+      put_spec(&b, k, 0, 3);
+      emit_free("fuzz_context", &b);
+    }
+  }
+  {
+    static const uint8_t one[1] = {0};
+    tu_bytes b = {0};
+    put_header(&b, F_INTERLEAVE | 1, NULL, one, 1);
+    put_spec(&b, 5, 0, 0);
+    emit_free("fuzz_context", &b);
   }
 }
 
@@ -344,7 +438,9 @@ static void gen_frames(void) {
       "{\"a\":{\"b\":{\"c\":{\"d\":1}}}}",
       "{\"type\":\"user_message\",\"type\":\"ping\"}"};
   tu_bytes b = {0}, raw = {0};
-  uint8_t m = 1, tight = 3;
+  /* Header flags: target bit 0 (0x20) structured, bit 1 (0x40) tight. */
+  uint8_t m = 0x20, tight = 0x60, chunked[3] = {0x20 | F_CHUNKS, 0, 0},
+          inter = 0x20 | F_INTERLEAVE;
   size_t i;
   char big[210];
   /* Every message type, then a close. */
@@ -356,6 +452,24 @@ static void gen_frames(void) {
          "\x03\xe8"
          "bye",
          5);
+  emit_free("fuzz_frames", &b);
+  /* The same fed byte by byte, and beside a companion session. */
+  tu_put(&b, chunked, 3);
+  for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) stext(&b, msgs[i]);
+  sframe(&b, 0x88, "\x03\xe8", 2);
+  emit_free("fuzz_frames", &b);
+  tu_put(&b, &inter, 1);
+  for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) stext(&b, msgs[i]);
+  emit_free("fuzz_frames", &b);
+  /* A character split across fragments; a client close 1011 (answered
+   * 1000: the server sends 1011 only with its own internal diagnosis). */
+  tu_put(&b, &m, 1);
+  sframe(&b, 0x01, "{\"type\":\"ping\",\"x\":\"\xc3",
+         strlen("{\"type\":\"ping\",\"x\":\"\xc3"));
+  sframe(&b, 0x80, "\xa9\"}", 3);
+  emit_free("fuzz_frames", &b);
+  tu_put(&b, &m, 1);
+  sframe(&b, 0x88, "\x03\xf3", 2);
   emit_free("fuzz_frames", &b);
   /* Fragmented text with a ping inside, then EOF. */
   tu_put(&b, &m, 1);
@@ -404,6 +518,7 @@ static void gen_frames(void) {
   emit_free("fuzz_frames", &b);
   /* Raw mode: masked frames as a client writes them, and an unmasked one. */
   m = 0;
+  tight = 0;
   tu_put(&raw, &m, 1);
   tu_text(&raw, "{\"type\":\"ping\"}");
   tu_frame(&raw, 1, 0x9, "hb", 2);
@@ -419,11 +534,30 @@ static void gen_frames(void) {
 
 /* ---- fuzz_session: [plan][config][stream with tokens] ------------------- */
 
+/* Raw mode (mode byte 0): the stream as a client writes it. */
 static void session_seed(size_t plan, uint8_t cfg, const tu_bytes *stream) {
   tu_bytes b = {0};
-  put_plan(&b, plans[plan] + 1, plan_rules(plan));
-  tu_put(&b, &cfg, 1);
+  uint8_t mode = 0;
+  put_header(&b, (uint8_t)(cfg | (plan_rules(plan) ? F_PLAN : 0)), plans[plan],
+             NULL, 0);
+  tu_put(&b, &mode, 1);
   tu_put(&b, stream->p, stream->n);
+  emit_free("fuzz_session", &b);
+}
+
+/* Built mode (mode byte 3: built head, structured frames), the token from a
+ * forge spec (put_spec). */
+static void session_built(uint8_t cfg, uint8_t choices, uint8_t key,
+                          uint8_t tamper, const tu_bytes *frames, size_t plan) {
+  tu_bytes b = {0}, spec = {0};
+  uint8_t h[3] = {3, choices, 14};
+  put_header(&b, (uint8_t)(cfg | (plan_rules(plan) ? F_PLAN : 0)), plans[plan],
+             NULL, 0);
+  tu_put(&b, h, 3);
+  put_spec(&spec, key, tamper, 0);
+  tu_put(&b, spec.p, spec.n);
+  tu_bytes_free(&spec);
+  tu_put(&b, frames->p, frames->n);
   emit_free("fuzz_session", &b);
 }
 
@@ -447,6 +581,36 @@ static void gen_session(void) {
   tu_close(&s, 1000, "bye");
   for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) session_seed(i, 0, &s);
   tu_bytes_free(&s);
+  /* Every request head of the handshake seeds, as a raw head. */
+  for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+    size_t len = i == 6 ? strlen(requests[i]) + 1 +
+                              strlen(requests[i] + strlen(requests[i]) + 1)
+                        : strlen(requests[i]);
+    tu_put(&s, requests[i], len);
+    session_seed(0, i % 4 == 3 ? 1 : (uint8_t)(i % 4), &s);
+    tu_bytes_free(&s);
+  }
+  /* Built heads: each token source, first-message auth, the policy
+   * config, with structured frames behind them. */
+  {
+    tu_bytes fr = {0};
+    sframe(&fr, 0x81, "{\"type\":\"user_message\"}", 23);
+    sframe(&fr, 0x01, "{\"type\":", 8);
+    sframe(&fr, 0x89, "p", 1);
+    sframe(&fr, 0x80, "\"ping\"}", 7);
+    sframe(&fr, 0x88, "\x03\xe8", 2);
+    for (i = 1; i < 4; i++) session_built(0, (uint8_t)i, 0, 0, &fr, 0);
+    for (i = 0; i < 9; i++) session_built(0, 1, (uint8_t)i, 0, &fr, 0);
+    session_built(0, 1, 3, 1, &fr, 0); /* RS256, one bit flipped */
+    session_built(0, 1, 5, 9, &fr, 0); /* ES256, r = 0 */
+    session_built(1, 16, 0, 0, &fr, 0);
+    session_built(1, 16, 6, 0, &fr, 0);
+    session_built(2, 1 | 4 | 8, 0, 0, &fr, 0);
+    session_built(0, 1, 0, 0, &fr, 14);
+    session_built(0, 1, 0, 0, &fr, 15);
+    session_built(1, 16, 0, 0, &fr, 12);
+    tu_bytes_free(&fr);
+  }
   /* First-message auth: the token travels masked inside a frame, where no
    * marker can be expanded, so it is a real one. */
   {

@@ -55,6 +55,16 @@ typedef struct ws_allocator {
  * (truncated to cap - 1).  This is how a fault injector names its sites. */
 size_t ws_alloc_site(char *buf, size_t cap);
 
+/* The same site in parts, unformatted (cheap enough for every allocation):
+ * the core's file, line and function, and the dependency the allocation is
+ * made in ("cJSON", "OpenSSL", "wslay"; NULL for the core's own).  All NULL
+ * and 0 outside a session call.  The strings are static. */
+typedef struct ws_alloc_where {
+  const char *file, *func, *dep;
+  int line;
+} ws_alloc_where;
+ws_alloc_where ws_alloc_where_now(void);
+
 /* ---- the user execution context ------------------------------------------ */
 
 typedef enum ws_attr {
