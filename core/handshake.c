@@ -13,6 +13,7 @@
 #include "b64.h"
 #include "buf.h"
 #include "crypto.h"
+#include "text.h"
 
 /* ---- byte classes ---- */
 
@@ -795,33 +796,19 @@ ws_diag ws_handshake_accept(ws_mem *m, const ws_handshake *hs,
 
 /* ---- error responses ---- */
 
-typedef struct wbuf {
-  char *p;
-  size_t n, cap;
-  int over;
-} wbuf;
+/* On the one text writer (text.h): bytes, no NUL; 0 when they do not fit. */
+typedef ws_text wbuf;
 
 static void w_put(wbuf *w, const char *s, size_t n) {
-  if (w->over || n > w->cap - w->n) {
-    w->over = 1;
-    return;
-  }
-  memcpy(w->p + w->n, s, n);
-  w->n += n;
+  ws_text_put(w, s, n);
 }
 
 static void w_str(wbuf *w, const char *s) {
-  w_put(w, s, strlen(s));
+  ws_text_puts(w, s);
 }
 
 static void w_uint(wbuf *w, size_t v) {
-  char t[24];
-  size_t i = sizeof(t);
-  do {
-    t[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  w_put(w, t + i, sizeof(t) - i);
+  ws_text_int(w, (long long)v);
 }
 
 static const char *reason_phrase(int status) {
@@ -847,10 +834,7 @@ size_t ws_http_error_response(ws_diag d, const char *reason, char *out,
   wbuf w;
 
   if (!info || !(phrase = reason_phrase(info->http_status)) || !out) return 0;
-  w.p = out;
-  w.n = 0;
-  w.cap = cap;
-  w.over = 0;
+  ws_text_init(&w, out, cap);
   w_str(&w, "HTTP/1.1 ");
   w_uint(&w, (size_t)info->http_status);
   w_put(&w, " ", 1);
@@ -880,5 +864,5 @@ size_t ws_http_error_response(ws_diag d, const char *reason, char *out,
   }
   w_put(&w, "\r\n", 2);
   w_put(&w, reason ? reason : "", blen);
-  return w.over ? 0 : w.n;
+  return ws_text_fits(&w) ? w.len : 0;
 }

@@ -103,6 +103,10 @@ typedef struct fz_case {
   const long *hit_offset;      /* per kind: replay N = resumed N + offset */
   const long *site_hit_offset; /* per site */
   char note[512];              /* what the input says, in words */
+  /* A target that checks one layer directly (fuzz_jwt) runs this instead of
+   * fz_run_case; spec is then the same input as a whole session, for the
+   * sweep and --decode. */
+  void (*run)(const struct fz_case *c);
 } fz_case;
 
 /* Defined by each target file. */

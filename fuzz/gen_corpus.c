@@ -233,10 +233,15 @@ static void gen_handshake(void) {
 
 /* ---- fuzz_jwt: [flags][n][token spec (forge.h) or raw token] ---------- */
 
+/* The common header from the old flags (bit 0 spec, bits 1-2 config, bit 3
+ * fail the (1 + n)-th allocation). */
 static void jwt_seed(uint8_t flags, uint8_t n, const void *body, size_t len) {
   tu_bytes b = {0};
-  uint8_t h[2] = {flags, n};
-  tu_put(&b, h, 2);
+  uint8_t plan[4] = {1, 0, 0, n};
+  put_header(&b,
+             (uint8_t)(((flags >> 1) & 3) | (flags & 1 ? 0x20 : 0) |
+                       (flags & 8 ? F_PLAN : 0)),
+             plan, NULL, 0);
   tu_put(&b, body, len);
   emit_free("fuzz_jwt", &b);
 }

@@ -15,53 +15,12 @@
 #include "frames.h"
 #include "testutil.h"
 
-/* ---- allocator: counting, with an inner one that fails on demand --------- */
+/* ---- allocator: counting, over the tests' failing allocator -------------- */
 
-typedef struct fail_alloc {
-  unsigned long hits;    /* allocation requests seen */
-  unsigned long fail_at; /* 1-based hit to fail; 0: none */
-  int fail_from;         /* fail fail_at and every later hit */
-  size_t largest;        /* largest size requested */
-} fail_alloc;
-
-static int fa_fails(fail_alloc *fa, size_t n) {
-  fa->hits++;
-  if (n > fa->largest) fa->largest = n;
-  if (fa->fail_at == 0) return 0;
-  return fa->fail_from ? fa->hits >= fa->fail_at : fa->hits == fa->fail_at;
-}
-static void *fa_malloc(size_t n, void *ud) {
-  return fa_fails(ud, n) ? NULL : malloc(n);
-}
-static void fa_free(void *p, void *ud) {
-  (void)ud;
-  free(p);
-}
-static void *fa_calloc(size_t a, size_t b, void *ud) {
-  return fa_fails(ud, a * b) ? NULL : calloc(a, b);
-}
-static void *fa_realloc(void *p, size_t n, void *ud) {
-  return fa_fails(ud, n) ? NULL : realloc(p, n);
-}
-
-typedef struct mem_fixture {
-  fail_alloc fa;
-  ws_countalloc ca;
-  ws_mem m;
-} mem_fixture;
+typedef tu_failmem mem_fixture; /* fa (requests, failures), ca (live), m */
 
 static void mem_fixture_init(mem_fixture *x) {
-  ws_allocator inner;
-  ws_allocator counted;
-  memset(x, 0, sizeof(*x));
-  inner.malloc = fa_malloc;
-  inner.free = fa_free;
-  inner.calloc = fa_calloc;
-  inner.realloc = fa_realloc;
-  inner.user_data = &x->fa;
-  ws_countalloc_init(&x->ca, &inner);
-  counted = ws_countalloc_allocator(&x->ca);
-  ws_mem_init(&x->m, &counted);
+  tu_failmem_init(x, 0, 0);
 }
 
 /* ---- building client frames ---------------------------------------------- */
@@ -218,7 +177,7 @@ static void run(const uint8_t *in, size_t len, const run_opts *o, int mode,
   assert_int_equal(ws_frames_new(&f, &x.m, o->max, &out, &h), 0);
   assert_non_null(f);
   hc.f = f;
-  x.fa.fail_at = o->fail_at ? x.fa.hits + o->fail_at : 0;
+  x.fa.fail_at = o->fail_at ? x.fa.calls + o->fail_at : 0;
   x.fa.fail_from = o->fail_from;
 
   while (pos < len) {
@@ -1424,7 +1383,7 @@ static void test_send_text_nomem(void **state) {
   assert_int_equal(ws_frames_new(&f, &x.m, 100, &out, &h), 0);
   assert_int_equal(ws_frames_send_text(f, (const uint8_t *)"ab", 2), 0);
   assert_int_equal(out.len, 4);
-  x.fa.fail_at = x.fa.hits + 1;
+  x.fa.fail_at = x.fa.calls + 1;
   /* Needs more room than the first allocation gave: must allocate. */
   assert_int_equal(ws_frames_send_text(
                        f,

@@ -18,47 +18,12 @@
 
 /* ---- helpers ---- */
 
-/* An inner allocator that fails every call from the fail_from-th on (0:
- * never), under ws_countalloc, which counts live blocks. */
-typedef struct failer {
-  size_t calls;
-  size_t fail_from;
-} failer;
-
-static int f_fails(failer *f) {
-  return ++f->calls >= f->fail_from && f->fail_from != 0;
-}
-static void *f_malloc(size_t n, void *ud) {
-  return f_fails(ud) ? NULL : malloc(n);
-}
-static void f_free(void *p, void *ud) {
-  (void)ud;
-  free(p);
-}
-static void *f_calloc(size_t a, size_t b, void *ud) {
-  void *p = f_malloc(a * b, ud);
-  if (p) memset(p, 0, a * b);
-  return p;
-}
-static void *f_realloc(void *p, size_t n, void *ud) {
-  return f_fails(ud) ? NULL : realloc(p, n);
-}
-
-typedef struct tmem {
-  failer f;
-  ws_countalloc ca;
-  ws_mem m;
-} tmem;
+/* A ws_mem that fails every allocation from the fail_from-th on (0: never),
+ * under the counting allocator (the tests' one failing allocator). */
+typedef tu_failmem tmem;
 
 static void tmem_init(tmem *t, size_t fail_from) {
-  ws_allocator inner = {f_malloc, f_free, f_calloc, f_realloc, NULL};
-  ws_allocator outer;
-  memset(t, 0, sizeof(*t));
-  t->f.fail_from = fail_from;
-  inner.user_data = &t->f;
-  ws_countalloc_init(&t->ca, &inner);
-  outer = ws_countalloc_allocator(&t->ca);
-  ws_mem_init(&t->m, &outer);
+  tu_failmem_init(t, (unsigned long)fail_from, 1);
 }
 
 #define RL "GET /chat HTTP/1.1\r\n"

@@ -261,9 +261,7 @@ static void test_crash_is_isolated(void **st) {
  */
 
 static void frame(tu_bytes *b, const char *text) {
-  uint8_t h[2] = {0x81, (uint8_t)strlen(text)};
-  tu_put(b, h, 2);
-  tu_puts(b, text);
+  tu_server_frame(b, TB_TEXT, text, strlen(text));
 }
 
 static void test_visible_masks_ids_only(void **st) {

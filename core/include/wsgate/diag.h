@@ -21,6 +21,8 @@
 #ifndef WSGATE_DIAG_H
 #define WSGATE_DIAG_H
 
+#include "wsgate/attr.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -45,6 +47,11 @@ typedef enum ws_class {
 /* Close code placeholder: echo the valid code the client sent (1000 if none).
  */
 #define WS_CLOSE_ECHO 1
+
+/* One CTX_ATTR_<ATTR> row per attribute of wsgate/attr.h. */
+#define WS_DIAG_ATTR_ROW_(X, attr, name, kind, prefix) \
+  X(CTX_ATTR_##attr, CONTEXT, INTERNAL, 500, 1011,     \
+    "context attribute " name " could not be read or is invalid")
 
 /* clang-format off */
 #define WS_DIAG_LIST(X) \
@@ -98,11 +105,7 @@ typedef enum ws_class {
   X(AUTH_NOMEM,         AUTH,      RESOURCE, 503, 1013, "allocation failed while verifying the token (OpenSSL, cJSON or core)") \
   X(AUTH_INTERNAL,      AUTH,      INTERNAL, 500, 1011, "OpenSSL reported an error that is neither a bad signature nor out-of-memory") \
   X(CTX_IDGEN_EXHAUSTED,CONTEXT,   RESOURCE, 503, 1013, "primary and fallback id generators both failed") \
-  X(CTX_ATTR_USER_ID,   CONTEXT,   INTERNAL, 500, 1011, "context attribute user_id could not be read or is invalid") \
-  X(CTX_ATTR_THREAD_ID, CONTEXT,   INTERNAL, 500, 1011, "context attribute thread_id could not be read or is invalid") \
-  X(CTX_ATTR_WEBSOCKET_CLIENT_ID, CONTEXT, INTERNAL, 500, 1011, "context attribute websocket_client_id could not be read or is invalid") \
-  X(CTX_ATTR_RUN_ID,    CONTEXT,   INTERNAL, 500, 1011, "context attribute run_id could not be read or is invalid") \
-  X(CTX_ATTR_REQUEST_ID,CONTEXT,   INTERNAL, 500, 1011, "context attribute request_id could not be read or is invalid") \
+  WS_ATTR_ROWS_(WS_DIAG_ATTR_ROW_, X) /* CTX_ATTR_<ATTR>, one per attribute */ \
   X(CTX_NOMEM,          CONTEXT,   RESOURCE, 503, 1013, "allocation failed while building the user execution context") \
   X(FRAME_UNMASKED,     FRAMES,    PROTOCOL, 0,   1002, "client frame not masked (RFC 6455 5.1)") \
   X(FRAME_RSV,          FRAMES,    PROTOCOL, 0,   1002, "RSV bit set without a negotiated extension (RFC 6455 5.2)") \

@@ -67,21 +67,23 @@ ws_alloc_where ws_alloc_where_now(void);
 
 /* ---- the user execution context ------------------------------------------ */
 
+/* The attributes, from the list in wsgate/attr.h: WS_ATTR_USER_ID (0),
+ * WS_ATTR_THREAD_ID, WS_ATTR_WEBSOCKET_CLIENT_ID, WS_ATTR_RUN_ID,
+ * WS_ATTR_REQUEST_ID. */
 typedef enum ws_attr {
-  WS_ATTR_USER_ID = 0,
-  WS_ATTR_THREAD_ID,
-  WS_ATTR_WEBSOCKET_CLIENT_ID,
-  WS_ATTR_RUN_ID,
-  WS_ATTR_REQUEST_ID,
-  WS_ATTR_COUNT_
+#define WS_ATTR_ENUM_(attr, name, kind, prefix) WS_ATTR_##attr,
+  WS_ATTR_LIST(WS_ATTR_ENUM_)
+#undef WS_ATTR_ENUM_
+      WS_ATTR_COUNT_
 } ws_attr;
 
-/* Ids the id generators make (user_id comes from the token's sub). */
+/* Ids the id generators make (user_id comes from the token's sub), each
+ * equal to its attribute: WS_ID_THREAD = WS_ATTR_THREAD_ID,
+ * WS_ID_WEBSOCKET_CLIENT, WS_ID_RUN, WS_ID_REQUEST. */
 typedef enum ws_id_kind {
-  WS_ID_THREAD = WS_ATTR_THREAD_ID,
-  WS_ID_WEBSOCKET_CLIENT = WS_ATTR_WEBSOCKET_CLIENT_ID,
-  WS_ID_RUN = WS_ATTR_RUN_ID,
-  WS_ID_REQUEST = WS_ATTR_REQUEST_ID
+#define WS_ID_ENUM_(attr, name, kind, prefix) WS_ID_##kind = WS_ATTR_##attr,
+  WS_ID_LIST(WS_ID_ENUM_)
+#undef WS_ID_ENUM_
 } ws_id_kind;
 
 #define WS_ID_MAX 64 /* longest id, excluding the NUL */
@@ -249,7 +251,7 @@ typedef struct ws_trail_entry {
 #define WS_TRAIL_MAX 16
 
 typedef struct ws_outcome {
-  ws_stage stage;   /* stage the session ended in */
+  ws_stage stage;   /* the stage of diag's table row (ws_diag_get) */
   ws_diag diag;     /* never WS_DIAG_NONE once ended */
   int http_status;  /* status of the HTTP response written, 0 if none */
   int close_code;   /* code of the close frame sent, 0 if none */
