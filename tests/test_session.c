@@ -1,7 +1,7 @@
-/* End to end through ws_session: one test per row of the diagnosis table
- * (before and after the upgrade), the message protocol, token sources,
- * subprotocols and the context factory's fallback.  Each asserts the diag, the
- * status or close code, and the bytes that matter. */
+/* End to end through ws_session: one test per row of POLICY §3 (before and
+ * after the upgrade), the message protocol, token sources, subprotocols and
+ * the context factory's fallback.  Each asserts the diag, the status or
+ * close code, and the bytes that matter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,8 +71,7 @@ static void assert_http(const tu_result *r, const char *code, int status,
   assert_true(r->out_len > strlen(line) &&
               memcmp(r->out, line, strlen(line)) == 0);
   if (header && !out_has(r, header)) fail_msg("response lacks '%s'", header);
-  /* The body is the reason, which starts with the code (the outcome's reason is
-   * what was sent). */
+  /* The body is the reason, which starts with the code (POLICY §2). */
   assert_true(strncmp(r->outcome.reason, code, strlen(code)) == 0);
   assert_true(out_has(r, r->outcome.reason));
 }
@@ -470,8 +469,7 @@ static void test_token_sources(void **st) {
   tu_result_free(&r);
   tu_bytes_free(&in);
 
-  /* Authorization wins over a bad query token (the token sources are tried in a
-   * fixed order: header first). */
+  /* Authorization wins over a bad query token (POLICY §3 order). */
   snprintf(hdr, sizeof(hdr),
            "GET /chat?access_token=bad HTTP/1.1\r\n" BASE_HEADERS
            "Authorization: Bearer   %s  \r\n\r\n",
@@ -747,7 +745,7 @@ static void test_client_close_echo(void **st) {
   frames_case(f.p, f.n, "CLOSE_CLIENT", 1000);
   tu_bytes_free(&f);
   /* A client may close with 1011 or 1013, but the server sends those only
-   * with its own internal or resource diagnosis: it answers
+   * with its own internal or resource diagnosis (POLICY §1): it answers
    * 1000.  (Found by fuzz_frames.) */
   tu_close(&f, 1011, "client broke");
   frames_case(f.p, f.n, "CLOSE_CLIENT", 1000);
