@@ -22,6 +22,7 @@
 #include "plan.h"
 #include "run.h"
 #include "stream.h"
+#include "serve.h"
 #include "sweep.h"
 #include "sysenv.h"
 #include "wsgate/wsgate.h"
@@ -907,6 +908,10 @@ static const command commands[] = {
      "[--seed S]\n"
      "                    [--kinds K,...] [--json-out FILE] INPUT...",
      sweep_options},
+    {"serve", cmd_serve, 0,
+     "Serve WebSocket sessions on a socket, one JSON line per session "
+     "(serve --help).",
+     "wsgate serve [--listen HOST:PORT] --keys JWKS [--config JSON] ...", NULL},
     {"diags", cmd_diags, 0, "Print the diagnosis table.",
      "wsgate diags [--json | --markdown]", diags_options},
     {"help", cmd_help, 0, "Print the commands, or one command's options.",

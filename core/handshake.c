@@ -818,6 +818,7 @@ static const char *reason_phrase(int status) {
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";

@@ -454,3 +454,44 @@ fail:
   ws_session_free(s);
   return rc;
 }
+
+/* ---- serving: deadlines and shutdown ----------------------------------------
+ *
+ * The core keeps no clock of its own: a server owns the deadlines
+ * and tells the session when one has passed.  Which diagnosis that is depends
+ * only on where the session stands. */
+
+int ws_session_upgraded(const ws_session *s) {
+  if (!s) return 0;
+  if (s->state == WS_S_OPEN || s->state == WS_S_AWAIT_AUTH_MESSAGE) return 1;
+  return s->state == WS_S_ENDED && s->outcome.http_status == 101;
+}
+
+int ws_session_timeout(ws_session *s) {
+  ws_mem *prev;
+  ws_diag d;
+  if (!s) return WS_ERR_ARG;
+  if (s->state == WS_S_ENDED) return WS_ERR_ENDED;
+  prev = ws_mem_enter(&s->mem);
+  if (s->state == WS_S_HEAD) {
+    d = WS_DIAG_HS_TIMEOUT;
+  } else if (s->state == WS_S_AWAIT_AUTH_MESSAGE) {
+    /* Upgraded without a token: first-message auth is still waiting. */
+    d = WS_DIAG_AUTH_TIMEOUT;
+  } else {
+    d = WS_DIAG_IDLE_TIMEOUT;
+  }
+  ws_session_end(s, d, NULL);
+  ws_mem_leave(prev);
+  return WS_OK;
+}
+
+int ws_session_shutdown(ws_session *s) {
+  ws_mem *prev;
+  if (!s) return WS_ERR_ARG;
+  if (s->state == WS_S_ENDED) return WS_ERR_ENDED;
+  prev = ws_mem_enter(&s->mem);
+  ws_session_end(s, WS_DIAG_SERVER_SHUTDOWN, NULL);
+  ws_mem_leave(prev);
+  return WS_OK;
+}

@@ -365,11 +365,17 @@ ws_verdict fz_token_oracle(const fz_token *t, const ws_run_result *clean,
   const ws_diag_info *d = ws_diag_get(clean->outcome.diag);
   ws_diag answer;
   int v;
-  if (!clean->has_outcome || !d || d->stage == WS_STAGE_HANDSHAKE)
-    return WS_V_DIAGNOSED;
-  /* Past the auth stage, the core accepted the token. */
-  answer = d->stage == WS_STAGE_AUTH ? d->diag : WS_DIAG_NONE;
-  if (answer == WS_DIAG_AUTH_FIRST_MESSAGE) return WS_V_DIAGNOSED;
+  if (!clean->has_outcome || !d) return WS_V_DIAGNOSED;
+  if (clean->has_context) {
+    /* A context is built only for a verified token. */
+    answer = WS_DIAG_NONE;
+  } else if (d->stage == WS_STAGE_AUTH && d->cls != WS_CLASS_RESOURCE &&
+             d->diag != WS_DIAG_AUTH_FIRST_MESSAGE &&
+             d->diag != WS_DIAG_AUTH_TIMEOUT) {
+    answer = d->diag; /* the core's verdict on the token */
+  } else {
+    return WS_V_DIAGNOSED; /* the session ended before the token was judged */
+  }
   v = fz_jwt_oracle_check(t, answer, why, cap);
   if (v == FZ_ORACLE_FORGED) return WS_V_FORGED;
   if (v == FZ_ORACLE_WRONG_OUTCOME) return WS_V_WRONG_OUTCOME;

@@ -93,6 +93,7 @@ static size_t auth_frame(const char *tok, uint8_t *out) {
 
 typedef struct oracle {
   fz_token tok;
+  int presented;    /* the token went into the request or auth message */
   int frames_model; /* the frames follow an upgrade that carried tok */
   size_t frames_at; /* where they start in the stream */
   const fz_case *c;
@@ -101,7 +102,8 @@ typedef struct oracle {
 static ws_verdict session_oracle(void *ud, const ws_run_result *clean,
                                  char *why, size_t cap) {
   const oracle *o = ud;
-  ws_verdict v = fz_token_oracle(&o->tok, clean, why, cap);
+  ws_verdict v =
+      o->presented ? fz_token_oracle(&o->tok, clean, why, cap) : WS_V_DIAGNOSED;
   if (ws_verdict_failing(v)) return v;
   if (o->frames_model && clean->outcome.http_status == 101 &&
       fz_frames_oracle_check(
@@ -142,6 +144,9 @@ int fz_target_decode(const uint8_t *data, size_t size, fz_case *c) {
       free(o);
       return -1;
     }
+    /* The token oracle only for a session that presents the token. */
+    o->presented = (choices & 16) ? fz_config(c->h.cfg)->first_message_auth
+                                  : (choices & 3) != 0;
     c->oracle = session_oracle;
     c->oracle_ud = o;
     c->oracle_free = oracle_free;

@@ -77,6 +77,8 @@ typedef enum ws_class {
   X(HS_INCOMPLETE,      HANDSHAKE, PROTOCOL, 0,   0,    "input ended before the request head was complete; nothing was sent") \
   X(HS_NOMEM,           HANDSHAKE, RESOURCE, 503, 0,    "allocation failed while reading the request head or building the 101") \
   X(HS_INTERNAL,        HANDSHAKE, INTERNAL, 500, 1011, "SHA-1 for Sec-WebSocket-Accept failed for a reason other than memory") \
+  X(HS_TIMEOUT,         HANDSHAKE, POLICY,   408, 0,    "request head not complete before the server's handshake deadline (slowloris)") \
+  X(HS_CONN_LIMIT,      HANDSHAKE, RESOURCE, 503, 0,    "server at its open-connection cap; refused before a session was made") \
   X(AUTH_NO_TOKEN,      AUTH,      AUTH,     401, 0,    "no token in the request and first-message auth disabled") \
   X(AUTH_TOKEN_TOO_LONG,AUTH,      AUTH,     401, 1008, "token longer than max_token_bytes") \
   X(AUTH_MALFORMED,     AUTH,      AUTH,     401, 1008, "token is not three dot-separated JWS segments (RFC 7515 7.1)") \
@@ -104,6 +106,7 @@ typedef enum ws_class {
   X(AUTH_FIRST_MESSAGE, AUTH,      AUTH,     0,   1008, "first message is not a valid {\"type\":\"auth\",\"token\":...} message") \
   X(AUTH_NOMEM,         AUTH,      RESOURCE, 503, 1013, "allocation failed while verifying the token (OpenSSL, cJSON or core)") \
   X(AUTH_INTERNAL,      AUTH,      INTERNAL, 500, 1011, "OpenSSL reported an error that is neither a bad signature nor out-of-memory") \
+  X(AUTH_TIMEOUT,       AUTH,      POLICY,   0,   1008, "first-message auth: no auth message before the server's auth deadline") \
   X(CTX_IDGEN_EXHAUSTED,CONTEXT,   RESOURCE, 503, 1013, "primary and fallback id generators both failed") \
   WS_ATTR_ROWS_(WS_DIAG_ATTR_ROW_, X) /* CTX_ATTR_<ATTR>, one per attribute */ \
   X(CTX_NOMEM,          CONTEXT,   RESOURCE, 503, 1013, "allocation failed while building the user execution context") \
@@ -124,6 +127,8 @@ typedef enum ws_class {
   X(FRAME_INTERNAL,     FRAMES,    INTERNAL, 0,   1011, "the frame library returned an error the core does not expect") \
   X(CLOSE_CLIENT,       FRAMES,    NONE,     0,   WS_CLOSE_ECHO, "client closed with a valid code; the server echoed it") \
   X(EOF_CLEAN,          FRAMES,    NONE,     0,   0,    "input ended at a frame boundary without a close handshake") \
+  X(IDLE_TIMEOUT,       FRAMES,    POLICY,   0,   1001, "no client bytes before the server's idle deadline; 1001: the server leaves the connection") \
+  X(SERVER_SHUTDOWN,    FRAMES,    NONE,     503, 1001, "server shutting down (SIGINT/SIGTERM): 1001 going away after the upgrade, 503 before it") \
   X(MSG_BAD_JSON,       FRAMES,    MESSAGE,  0,   0,    "message is not a JSON object within limits; answered with an error message") \
   X(MSG_UNKNOWN_TYPE,   FRAMES,    MESSAGE,  0,   0,    "message type missing or unknown; answered with an error message") \
   X(MSG_ALREADY_AUTHENTICATED, FRAMES, MESSAGE, 0, 0,   "auth message on an authenticated session; answered with an error message")

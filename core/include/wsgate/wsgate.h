@@ -286,6 +286,27 @@ void ws_session_free(ws_session *s);
 size_t ws_diag_http_response(ws_diag d, const char *detail, char *buf,
                              size_t cap);
 
+/* ---- serving: deadlines and shutdown --------------------------------------
+ * For a server that drives sessions over sockets (wsgate serve).  The core
+ * has no clock: the server keeps the deadlines and reports them here. */
+
+/* 1 when the session has committed its 101 (it is open, or it ended after
+ * the upgrade), 0 otherwise (also for NULL). */
+int ws_session_upgraded(const ws_session *s);
+
+/* A deadline of the server passed.  Ends the session with the timeout of the
+ * state it is in: HS_TIMEOUT (408) while the request head is incomplete,
+ * AUTH_TIMEOUT (close 1008) when it is open but first-message auth has not
+ * happened, IDLE_TIMEOUT (close 1001) when it is open and authenticated.
+ * The response is then handed out by ws_session_send.  Returns WS_OK,
+ * WS_ERR_ENDED when the session had already ended, WS_ERR_ARG for NULL. */
+int ws_session_timeout(ws_session *s);
+
+/* The server is going away: ends the session with SERVER_SHUTDOWN (503
+ * before the upgrade, close 1001 after it).  Returns like
+ * ws_session_timeout. */
+int ws_session_shutdown(ws_session *s);
+
 #ifdef __cplusplus
 }
 #endif
