@@ -258,7 +258,6 @@ typedef struct session_opts {
   long long now, chunk, seed, max_input;
   int has_now, list_faults;
   ws_fault_plan plan;
-  const char *fault_specs[WS_FAULT_MAX_RULES]; /* as given, per rule */
   int has_rate, has_fault_seed;
   double rate;
   long long fault_seed;
@@ -382,10 +381,8 @@ static int parse_args(int sweep, int argc, char **argv, session_opts *o) {
       if (parse_ll(v, 0, LLONG_MAX, &o->seed))
         return usage_error("--seed: '%s' is not a non-negative integer", v);
     } else if (strcmp(a, "--fault") == 0) {
-      size_t before = o->plan.nrules;
       if (ws_fault_plan_add(&o->plan, v, err, sizeof(err)) != 0)
         return usage_error("--fault: %s", err);
-      if (o->plan.nrules > before) o->fault_specs[before] = v;
     } else if (strcmp(a, "--fault-rate") == 0) {
       char *end;
       errno = 0;
@@ -489,19 +486,25 @@ static void list_hit(void *ud, ws_fault_kind kind, unsigned long n,
           ws_fault_kind_name(kind), n, q, failed ? ",\"failed\":true" : "");
 }
 
-/* A --fault rule whose hit never came injected nothing: say so, or a
- * mistyped N reads as "absorbed". */
-static void warn_unfired(const session_opts *o, const ws_run_result *r) {
+/* A --fault rule that never fired injected nothing: say so, or a mistyped
+ * N reads as "absorbed". */
+static void warn_unfired(const ws_run_result *r) {
   size_t i;
-  for (i = 0; i < o->plan.nrules; i++) {
-    const ws_fault_rule *rule = &o->plan.rules[i];
-    unsigned long hits = r->hits[rule->kind];
-    if (hits >= rule->n) continue;
+  for (i = 0; i < r->plan.nrules; i++) {
+    const ws_fault_rule *rule = &r->plan.rules[i];
+    unsigned long hits = rule->site == WS_SITE_ANY ? r->hits[rule->kind]
+                                                   : r->site_hits[rule->site];
+    char spec[64], what[48];
+    if (r->plan.rule_fired[i]) continue;
+    ws_fault_rule_spec(rule, spec, sizeof(spec));
+    if (rule->site == WS_SITE_ANY)
+      snprintf(what, sizeof(what), "%s", ws_fault_kind_name(rule->kind));
+    else
+      ws_fault_site_name(rule->site, what, sizeof(what));
     fprintf(stderr,
             "wsgate: warning: --fault %s never fired: the session made %lu "
             "%s hit%s\n",
-            o->fault_specs[i] ? o->fault_specs[i] : "?", hits,
-            ws_fault_kind_name(rule->kind), hits == 1 ? "" : "s");
+            spec, hits, what, hits == 1 ? "" : "s");
   }
 }
 
@@ -579,7 +582,7 @@ static int cmd_session(int argc, char **argv) {
   /* Out before anything else can end the process: LeakSanitizer exits at
    * the end of main, before a pipe's buffer would be flushed. */
   fflush(stdout);
-  warn_unfired(&o, &r->run);
+  warn_unfired(&r->run);
   if (r->run.live_blocks)
     fprintf(stderr, "wsgate: %zu blocks (%zu bytes) leaked by the session\n",
             r->run.live_blocks, r->run.live_bytes);
@@ -883,9 +886,14 @@ static const char session_options[] =
     "random):\n"
     "                      KIND@N the N-th hit, KIND@N+ the N-th and every "
     "later\n"
-    "                      one, KIND@* every one. Repeatable. A rule whose "
-    "hit\n"
-    "                      never came is reported in a warning.\n"
+    "                      one, KIND@* every one. KIND may name one site of "
+    "the\n"
+    "                      kind, whose hits are counted apart: alloc.core,\n"
+    "                      alloc.cjson, alloc.openssl, alloc.wslay, "
+    "idgen.primary,\n"
+    "                      idgen.fallback, attr.<attribute>. Repeatable. A "
+    "rule\n"
+    "                      that never fired is reported in a warning.\n"
     "  --fault-rate P      also fail each hit with probability P (0..1).\n"
     "  --fault-seed S      seed of --fault-rate (needs it). Default 0.\n"
     "  --list-faults       print every hit (kind, number, site) on standard "
