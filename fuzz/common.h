@@ -1,4 +1,4 @@
-/* Shared by the fuzz targets (CONTRACT 6): one-time setup (ws_global_init,
+/* Shared by the fuzz targets (POLICY §6): one-time setup (ws_global_init,
  * the test key set and configs compiled in, so a target needs no files at
  * run time), a deterministic environment, one input header decoder used by
  * every target (config, fault plan, chunk sizes, reentrancy), and the run

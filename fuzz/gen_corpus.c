@@ -1,7 +1,7 @@
 /* Writes the seed corpora of the fuzz targets: corpus/<target>/<sha1>, each
  * file named by the SHA-1 of its content (as libFuzzer names its finds), so
  * regenerating adds nothing twice.  Tokens are signed with the committed
- * test keys (tests/keys); together the seeds reach every row of CONTRACT 3.
+ * test keys (tests/keys); together the seeds reach every row of POLICY §3.
  *
  *   gen_corpus CORPUS_DIR      (the build runs it as: cmake --build ...
  *                               --target corpus) */
