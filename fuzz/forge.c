@@ -676,7 +676,7 @@ static size_t sign_uncached(int key, ws_alg alg, const uint8_t *in, size_t ilen,
   }
 }
 
-#define CACHE_SLOTS 512
+#define CACHE_SLOTS 4096
 #define CACHE_SIG_MAX 512
 
 typedef struct slot {
