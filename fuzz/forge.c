@@ -219,6 +219,14 @@ int64_t fz_date_value(const fz_date_opt *o, int64_t now, int64_t leeway) {
   return base + o->off;
 }
 
+/* JWS alg names (RFC 7518 3.1, RFC 8037 3.1), the forge's own table. */
+static const char *const alg_names[WS_ALG_COUNT_] = {
+    "?", "HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA"};
+
+static const char *alg_text(ws_alg a) {
+  return (int)a > 0 && (int)a < (int)WS_ALG_COUNT_ ? alg_names[a] : "?";
+}
+
 static const char *const tamper_names[FZ_TAMPER_COUNT] = {
     "none",      "flip_bit",  "truncate", "extend",      "b64_pad", "b64_std",
     "b64_trail", "b64_space", "swap",     "r_zero",      "s_zero",  "r_order",
@@ -865,7 +873,7 @@ static void build_header(sbuf *b, const fz_token *t) {
     sb_puts(&alg, "\"alg\":");
     if (a->kind == FZ_A_OWN) {
       sb_puts(&alg, "\"");
-      sb_puts(&alg, ws_alg_name(key->alg));
+      sb_puts(&alg, alg_text(key->alg));
       sb_puts(&alg, "\"");
     } else {
       sb_puts(&alg, a->json);
@@ -1245,9 +1253,9 @@ char *fz_token_describe(const fz_token *t, char *buf, size_t cap) {
            fz_iat_opts[t->c[FZ_B_IAT]].label, fz_iss_opts[t->c[FZ_B_ISS]].label,
            fz_aud_opts[t->c[FZ_B_AUD]].label, fz_sub_opts[t->c[FZ_B_SUB]].label,
            fz_clx_opts[t->c[FZ_B_CLX]].label, t->tail_len,
-           ws_alg_name(t->sign_alg) ? ws_alg_name(t->sign_alg) : "?",
-           t->confused ? "(confused)" : "", t->filler ? "(filler)" : "",
-           t->policy, t->pristine, ex, t->expect_known ? "" : "(unknown)");
+           alg_text(t->sign_alg), t->confused ? "(confused)" : "",
+           t->filler ? "(filler)" : "", t->policy, t->pristine, ex,
+           t->expect_known ? "" : "(unknown)");
   return buf;
 }
 
@@ -1364,6 +1372,31 @@ static int verify_direct(const fkey *k, ws_alg alg, const uint8_t *in,
   return ok;
 }
 
+/* The JSON text s[0..n) parsed whole: only whitespace may follow the
+ * value (cJSON alone would ignore trailing bytes). */
+static cJSON *parse_whole(const char *s, size_t n) {
+  const char *end = NULL;
+  cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, 0);
+  if (!j) return NULL;
+  while (end && end < s + n &&
+         (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+    end++;
+  if (end != s + n) {
+    cJSON_Delete(j);
+    return NULL;
+  }
+  return j;
+}
+
+/* The algorithm a case-sensitive name stands for (RFC 7518 3.1, RFC 8037
+ * 3.1), or WS_ALG_NONE_: the checker's own table, not the core's. */
+static ws_alg alg_named(const char *name) {
+  int a;
+  for (a = 1; a < (int)WS_ALG_COUNT_; a++)
+    if (strcmp(name, alg_names[a]) == 0) return (ws_alg)a;
+  return WS_ALG_NONE_;
+}
+
 int fz_token_independently_valid(const char *tok, size_t len, char *why,
                                  size_t cap) {
   const char *d1, *d2, *seg[3];
@@ -1405,15 +1438,14 @@ int fz_token_independently_valid(const char *tok, size_t len, char *why,
     free(re);
   }
   if (has_nul_escape((const char *)dec[0], (size_t)dl[0]) ||
-      !(hdr = cJSON_ParseWithLength((const char *)dec[0], (size_t)dl[0])) ||
+      !(hdr = parse_whole((const char *)dec[0], (size_t)dl[0])) ||
       !cJSON_IsObject(hdr) || has_dup(hdr)) {
     why_set(why, cap, "header not a JSON object without duplicates");
     goto out;
   }
   alg = cJSON_GetObjectItemCaseSensitive(hdr, "alg");
   if (!cJSON_IsString(alg) || !alg->valuestring ||
-      (a = ws_alg_from_name(alg->valuestring, strlen(alg->valuestring))) ==
-          WS_ALG_NONE_) {
+      (a = alg_named(alg->valuestring)) == WS_ALG_NONE_) {
     why_set(why, cap, "alg not a supported algorithm name");
     goto out;
   }

@@ -328,7 +328,7 @@ static void test_claims(void **state) {
 }
 
 /* A deterministic pseudo-random sample of whole specs (every byte
- * random), across policies. */
+ * random; in half of them the header fits the key), across policies. */
 static uint64_t mix(uint64_t *x) {
   uint64_t z = (*x += 0x9e3779b97f4a7c15u);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
@@ -346,10 +346,17 @@ static void test_random_sample(void **state) {
   for (i = 0; i < 3000; i++) {
     for (j = 0; j < sizeof(s); j++) s[j] = (uint8_t)mix(&seed);
     s[FZ_B_TAIL_LEN] %= 41;
+    if (i % 2) { /* half with a header the key fits, so claims get judged */
+      s[FZ_B_ALG] = 0;
+      s[FZ_B_KID] = (uint8_t)(i % 4 == 1 ? 0 : 1);
+      s[FZ_B_HDR] = 0;
+      if (i % 8 < 4) s[FZ_B_TAMPER] = 0;
+    }
     judge(&ty, s, sizeof(s), i % FZ_POLICY_COUNT);
   }
   report("random sample", &ty);
   assert_int_equal(ty.failures, 0);
+  assert_true(ty.accepted > 0);
   assert_true(ty.known > ty.tokens / 2);
 }
 
@@ -493,6 +500,38 @@ static void test_independent_checker(void **state) {
       fz_token_free(&raw);
     }
   assert_int_equal(untouched, 6);
+  /* Correctly signed by hs256, but headers the core must refuse: trailing
+   * bytes after the object, a duplicate alg, crit. */
+  {
+    static const char *const hdrs[] = {
+        "{\"alg\":\"HS256\"} x", "{\"alg\":\"HS256\",\"alg\":\"HS256\"}",
+        "{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", "{\"alg\":\"HS256\"} "};
+    static const char claims[] = "{\"sub\":\"a\",\"exp\":2000000000}";
+    size_t h;
+    for (h = 0; h < 4; h++) {
+      char tok[600];
+      uint8_t sig[64];
+      size_t n = fz_b64url_encode((const uint8_t *)hdrs[h], strlen(hdrs[h]),
+                                  tok, sizeof(tok));
+      size_t sl;
+      ws_jwt_claims c;
+      tok[n++] = '.';
+      n += fz_b64url_encode((const uint8_t *)claims, strlen(claims), tok + n,
+                            sizeof(tok) - n);
+      sl = fz_forge_sign(FZ_KEY_HS256, WS_ALG_HS256, (const uint8_t *)tok, n,
+                         sig, sizeof(sig));
+      assert_int_equal(sl, 32);
+      tok[n++] = '.';
+      n += fz_b64url_encode(sig, sl, tok + n, sizeof(tok) - n);
+      /* Whitespace after the header object is JSON; the rest is not. */
+      assert_int_equal(fz_token_independently_valid(tok, n, why, sizeof(why)),
+                       h == 3);
+      assert_int_equal(core_verify(fz_config(0), tok, n, &c),
+                       h == 3   ? WS_DIAG_NONE
+                       : h == 2 ? WS_DIAG_AUTH_CRIT
+                                : WS_DIAG_AUTH_HEADER_JSON);
+    }
+  }
   /* Things that are not tokens at all. */
   assert_int_equal(fz_token_independently_valid("a.b", 3, why, sizeof(why)), 0);
   assert_int_equal(fz_token_independently_valid("", 0, NULL, 0), 0);
