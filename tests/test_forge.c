@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "config.h"
 #include "forge.h"
 #include "forge_int.h"
 #include "jwt.h"
@@ -541,6 +542,24 @@ static void test_independent_checker(void **state) {
   assert_non_null(strstr(why, "alg"));
 }
 
+/* The model's policy table matches the fuzz configs (fuzz/common.c): a
+ * change to one without the other fails here. */
+static void test_policies_match_configs(void **state) {
+  unsigned i;
+  (void)state;
+  for (i = 0; i < FZ_POLICY_COUNT; i++) {
+    const fz_policy *p = fz_policy_get(i);
+    const ws_config *c = fz_config(i);
+    assert_int_equal(p->issuer != NULL, c->issuer != NULL);
+    if (p->issuer) assert_string_equal(p->issuer, c->issuer);
+    assert_int_equal(p->audience != NULL, c->audience != NULL);
+    if (p->audience) assert_string_equal(p->audience, c->audience);
+    assert_int_equal(p->leeway_s, c->leeway_s);
+    assert_int_equal(p->max_token_bytes, c->max_token_bytes);
+    assert_int_equal(p->max_json_depth, c->max_json_depth);
+  }
+}
+
 /* ---- the forge itself -------------------------------------------------------
  */
 
@@ -703,6 +722,7 @@ static void test_cost(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_policies_match_configs),
       cmocka_unit_test(test_rfc6979_vectors),
       cmocka_unit_test(test_deterministic),
       cmocka_unit_test(test_decode_layout),
