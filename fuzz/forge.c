@@ -1218,6 +1218,14 @@ void fz_token_free(fz_token *t) {
   t->len = 0;
 }
 
+int fz_token_wire_safe(const fz_token *t) {
+  size_t i;
+  if (!t || !t->text) return 0;
+  for (i = 0; i < t->len; i++)
+    if (t->text[i] != '.' && b64u_val((unsigned char)t->text[i]) < 0) return 0;
+  return 1;
+}
+
 void fz_token_from_raw(const uint8_t *tok, size_t len, fz_token *t) {
   fz_forge_init();
   memset(t, 0, sizeof(*t));

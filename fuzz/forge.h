@@ -195,6 +195,11 @@ void fz_token_from_raw(const uint8_t *tok, size_t len, fz_token *t);
 
 void fz_token_free(fz_token *t);
 
+/* 1 iff the token holds only base64url symbols and '.', so that it can be
+ * carried unchanged in a request header, a query string or a JSON string
+ * (the whitespace and '+' '/' '=' re-encodings are not). */
+int fz_token_wire_safe(const fz_token *t);
+
 /* One human-readable line describing the spec and the verdicts, e.g.
  * "key=rs256 alg=PS256 kid=absent hdr=- tamper=flip_bit(17) claims=exp:now-L
  * ... policy=2 pristine=0 expect=AUTH_SIG_INVALID".  Returns buf. */

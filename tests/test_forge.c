@@ -664,6 +664,20 @@ static void test_decode_layout(void **state) {
   assert_int_equal(fz_token_decode(s, sizeof(s), 0, &t), sizeof(s));
   assert_string_equal(t.sub, "bob!xyzabc");
   fz_token_free(&t);
+  /* Wire safety: canonical tokens are, re-encoded signatures are not. */
+  memset(s, 0, sizeof(s));
+  fz_token_decode(s, FZ_SPEC_FIXED, 0, &t);
+  assert_int_equal(fz_token_wire_safe(&t), 1);
+  fz_token_free(&t);
+  s[FZ_B_TAMPER] = FZ_T_B64_SPACE;
+  fz_token_decode(s, FZ_SPEC_FIXED, 0, &t);
+  assert_int_equal(fz_token_wire_safe(&t), 0);
+  fz_token_free(&t);
+  s[FZ_B_TAMPER] = FZ_T_B64_PAD;
+  fz_token_decode(s, FZ_SPEC_FIXED, 0, &t);
+  assert_int_equal(fz_token_wire_safe(&t), 0);
+  fz_token_free(&t);
+  s[FZ_B_TAMPER] = 0;
   /* Option bytes are taken modulo their counts. */
   s[FZ_B_KEY] = FZ_KEY_COUNT + FZ_KEY_ES256;
   fz_token_decode(s, sizeof(s), 0, &t);
