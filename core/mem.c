@@ -157,6 +157,18 @@ ws_mem *ws_mem_enter_dep_at(ws_mem *m, const char *dep, const char *file,
   return prev;
 }
 
+ws_alloc_where ws_alloc_where_now(void) {
+  const ws_mem *m = ws_mem_tls_current;
+  ws_alloc_where w = {NULL, NULL, NULL, 0};
+  if (m && m->file) {
+    w.file = m->file;
+    w.func = m->func;
+    w.dep = m->dep;
+    w.line = m->line;
+  }
+  return w;
+}
+
 /* Formats the site of the allocation in progress on this thread. */
 size_t ws_alloc_site(char *buf, size_t cap) {
   const ws_mem *m = ws_mem_tls_current;

@@ -21,6 +21,8 @@
 
 typedef struct ws_fault_event {
   ws_fault_kind kind;
+  int site_id; /* ws_fault_site: which place of the kind */
+  int attr;    /* the ws_attr an idgen or attr hit was for, else -1 */
   unsigned long n;
   char site[WS_FAULT_SITE_MAX];
 } ws_fault_event;
@@ -39,6 +41,7 @@ typedef struct ws_fault_env {
   size_t trail_len, trail_dropped;
   ws_fault_hit_fn on_hit; /* optional */
   void *on_hit_ud;
+  unsigned attr_reads; /* bit (1u << ws_attr) for each attribute read */
   /* Last: ws_fault_env_init clears only the members before it. */
   ws_fault_event trail[WS_FAULT_TRAIL_MAX];
 } ws_fault_env;
@@ -51,8 +54,12 @@ void ws_fault_env_init(ws_fault_env *f, const ws_env *inner,
                        const ws_fault_plan *plan);
 
 /* Every injection passes through here: a place for a breakpoint. */
-void ws_fault_injected(ws_fault_env *f, ws_fault_kind kind, unsigned long n,
-                       const char *site);
+void ws_fault_injected(ws_fault_env *f, ws_fault_kind kind, int site_id,
+                       int attr, unsigned long n, const char *site);
+
+/* The fault site of the allocation in progress (alloc.core, alloc.cjson,
+ * alloc.openssl, alloc.wslay), from ws_alloc_where_now(). */
+int ws_fault_alloc_site(void);
 
 /* Writes n trail events as a JSON array ([{"kind":..,"n":..,"site":..},...])
  * to buf; returns the length it needs (like snprintf). */

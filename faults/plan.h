@@ -15,14 +15,50 @@
 #include <stdint.h>
 
 #include "rng.h"
+#include "wsgate/wsgate.h" /* WS_ATTR_COUNT_ */
+
+/* The fault kinds: X(ID, NAME).  Everything that lists kinds (names, the
+ * parser and its messages, --kinds, the sweep) reads this list. */
+#define WS_FAULT_KIND_LIST(X) \
+  X(ALLOC, "alloc")           \
+  X(IDGEN, "idgen")           \
+  X(ATTR, "attr")             \
+  X(RANDOM, "random")
 
 typedef enum ws_fault_kind {
-  WS_FAULT_ALLOC = 0,
-  WS_FAULT_IDGEN,
-  WS_FAULT_ATTR,
-  WS_FAULT_RANDOM, /* each call of env->random (the id generators' source) */
-  WS_FAULT_KINDS_
+#define WS_FAULT_KIND_ENUM_(id, name) WS_FAULT_##id,
+  WS_FAULT_KIND_LIST(WS_FAULT_KIND_ENUM_)
+#undef WS_FAULT_KIND_ENUM_
+      WS_FAULT_KINDS_
 } ws_fault_kind;
+
+/* Fault sites: the places of one kind that a rule can name on their own
+ * ("idgen.primary@*": the primary generator down for the whole session
+ * while the fallback works; "alloc.openssl@3": the third allocation made
+ * inside OpenSSL).  Hits are numbered per kind and per site.  The attribute
+ * sites follow the ws_attr order: WS_SITE_ATTR_ + attr.  Site numbers run
+ * from 1 to WS_FAULT_SITES_ - 1. */
+typedef enum ws_fault_site {
+  WS_SITE_ANY = 0, /* a rule on the whole kind (a zeroed rule is one) */
+  WS_SITE_ALLOC_CORE,
+  WS_SITE_ALLOC_CJSON,
+  WS_SITE_ALLOC_OPENSSL,
+  WS_SITE_ALLOC_WSLAY, /* the boundary probe before wslay's libc malloc */
+  WS_SITE_IDGEN_PRIMARY,
+  WS_SITE_IDGEN_FALLBACK,
+  WS_SITE_RANDOM,
+  WS_SITE_ATTR_ /* + ws_attr */
+} ws_fault_site;
+#define WS_FAULT_SITES_ ((int)WS_SITE_ATTR_ + (int)WS_ATTR_COUNT_)
+
+/* The kind a site belongs to. */
+ws_fault_kind ws_fault_site_kind(int site);
+/* Writes "alloc.openssl", "attr.thread_id", ... (or the kind's name for
+ * WS_SITE_ANY with kind) into buf; returns buf. */
+const char *ws_fault_site_name(int site, char *buf, size_t cap);
+/* Parses "KIND" (site WS_SITE_ANY) or "KIND.SITE"; 0, or -1 when unknown. */
+int ws_fault_target_from_name(const char *name, size_t len, ws_fault_kind *kind,
+                              int *site);
 
 typedef enum ws_fault_mode {
   WS_FAULT_ONCE = 0, /* KIND@N */
@@ -34,6 +70,7 @@ typedef enum ws_fault_mode {
 
 typedef struct ws_fault_rule {
   ws_fault_kind kind;
+  int site; /* WS_SITE_ANY, or a site of kind: n counts that site's hits */
   ws_fault_mode mode;
   unsigned long n;
 } ws_fault_rule;
@@ -43,8 +80,10 @@ typedef struct ws_fault_plan {
   size_t nrules;
   uint32_t rate_ppm; /* 0..1000000: probability per hit, in millionths */
   uint64_t rng;      /* state of the seeded generator for the rate */
-  unsigned long hits[WS_FAULT_KINDS_];     /* hits seen so far */
-  unsigned long injected[WS_FAULT_KINDS_]; /* hits failed so far */
+  unsigned long hits[WS_FAULT_KINDS_];          /* hits seen so far */
+  unsigned long site_hits[WS_FAULT_SITES_];     /* the same, per site */
+  unsigned long injected[WS_FAULT_KINDS_];      /* hits failed so far */
+  unsigned long rule_fired[WS_FAULT_MAX_RULES]; /* hits each rule failed */
 } ws_fault_plan;
 
 /* "alloc" -> WS_FAULT_ALLOC ...; -1 when unknown. */
@@ -52,22 +91,30 @@ int ws_fault_kind_from_name(const char *name, size_t len);
 const char *ws_fault_kind_name(ws_fault_kind k);
 
 void ws_fault_plan_init(ws_fault_plan *p);
-/* Adds one KIND@N | KIND@N+ | KIND@* rule.  0, or -1 with a message in err
- * (malformed spec, unknown kind, N = 0, too many rules). */
+/* Adds one KIND@N | KIND@N+ | KIND@* rule, where KIND may name one site
+ * (KIND.SITE, e.g. idgen.primary, alloc.openssl, attr.thread_id).  0, or -1
+ * with a message in err (malformed spec, unknown kind or site, N = 0 or
+ * above ULONG_MAX, too many rules). */
 int ws_fault_plan_add(ws_fault_plan *p, const char *spec, char *err,
                       size_t errlen);
 /* Sets the rate (0 <= rate <= 1) and its seed.  0, or -1 when out of range. */
 int ws_fault_plan_set_rate(ws_fault_plan *p, double rate, uint64_t seed);
 
-/* Counts one hit of kind and returns 1 when it must fail.  *n gets the hit's
- * 1-based number (for the trail). */
+/* Counts one hit at site (of its kind) and returns 1 when it must fail.  *n
+ * gets the hit's 1-based number within its kind (for the trail). */
+int ws_fault_hit_site(ws_fault_plan *p, int site, unsigned long *n);
+/* A hit of kind at no particular site: only whole-kind rules apply. */
 int ws_fault_hit(ws_fault_plan *p, ws_fault_kind kind, unsigned long *n);
+
+/* Writes a rule back as its spec ("alloc.openssl@3+"). */
+const char *ws_fault_rule_spec(const ws_fault_rule *r, char *buf, size_t cap);
 
 /* Compact binary plan for fuzz targets (leading input bytes choose the
  * plan, as libxml2's fuzzers do).  Layout: byte 0 = number of rules r (mod
- * 5, so 0..4), then r rules of 3 bytes each: kind (mod 4), mode (mod 3),
- * n (1 + byte).  Decodes from data[0..len) and returns the bytes used (at
- * most 13); a short input simply yields fewer rules. */
+ * 5, so 0..4), then r rules of 3 bytes each: target (mod KINDS + SITES - 1:
+ * below KINDS a whole kind, else site 1 + byte - KINDS), mode (mod 3), n (1 +
+ * byte).  Decodes from data[0..len) and returns the bytes used (at most
+ * 13); a short input simply yields fewer rules. */
 size_t ws_fault_plan_decode(ws_fault_plan *p, const uint8_t *data, size_t len);
 
 #endif

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clone.h"
+
 static void keep(ws_run_result *r, const uint8_t *d, size_t n) {
   uint8_t *p;
   if (r->sent_truncated || n == 0) return;
@@ -24,67 +26,179 @@ static void drain(ws_session *s, ws_run_result *r) {
   while ((n = ws_session_send(s, &d)) > 0) keep(r, d, n);
 }
 
-static void synthesize_new_failure(ws_run_result *r) {
+/* ws_session_new itself failed for memory: there is no session, so the
+ * program answers as a server would, with the table's static 503. */
+static void answer_new_failure(ws_run_result *r) {
+  static const char detail[] = "the session could not be allocated";
   ws_outcome *o = &r->outcome;
+  char resp[512];
+  size_t n =
+      ws_diag_http_response(WS_DIAG_HS_NOMEM, detail, resp, sizeof(resp));
   memset(o, 0, sizeof(*o));
   o->stage = WS_STAGE_HANDSHAKE;
   o->diag = WS_DIAG_HS_NOMEM;
-  snprintf(o->reason, sizeof(o->reason),
-           "HS_NOMEM: the session object could not be allocated");
+  if (n) {
+    keep(r, (const uint8_t *)resp, n);
+    o->http_status = 503;
+    snprintf(o->reason, sizeof(o->reason), "HS_NOMEM: %s", detail);
+  }
   r->new_failed = 1;
   r->has_outcome = 1;
 }
 
-int ws_run(const ws_run_spec *spec, const ws_fault_plan *plan, ws_run_result *r,
-           int *err) {
+/* One run in progress (a ws_run, or one session of a ws_run_multi). */
+typedef struct run_state {
+  const ws_run_spec *spec;
+  ws_run_result *r;
   ws_fault_env fe;
-  ws_env env;
-  ws_session *s = NULL;
-  size_t off = 0;
-  int rc;
+  ws_session *s;
+  size_t off, piece_no;
+  int done;
+} run_state;
 
+static int run_start(run_state *st, const ws_run_spec *spec,
+                     const ws_fault_plan *plan, ws_run_result *r, int *err) {
+  ws_env env;
+  int rc;
   memset(r, 0, offsetof(ws_run_result, injected));
+  st->spec = spec;
+  st->r = r;
+  st->s = NULL;
+  st->off = st->piece_no = 0;
+  st->done = 0;
   if (spec->prepare) spec->prepare(spec->prepare_ud);
-  ws_fault_env_init(&fe, &spec->env, plan);
-  fe.on_hit = spec->on_hit;
-  fe.on_hit_ud = spec->on_hit_ud;
-  env = fe.env;
+  ws_fault_env_init(&st->fe, &spec->env, plan);
+  st->fe.on_hit = spec->on_hit;
+  st->fe.on_hit_ud = spec->on_hit_ud;
+  env = st->fe.env;
   if (spec->wrap) spec->wrap(spec->hook_ud, &env);
-  rc = ws_session_new(&s, spec->cfg, spec->keys, &env);
+  r->default_idgen = !spec->env.idgen && !spec->env.idgen_fallback;
+  r->resumed = spec->resume != NULL;
+  if (spec->resume)
+    rc = ws_session_clone_open(&st->s, spec->resume, &env);
+  else
+    rc = ws_session_new(&st->s, spec->cfg, spec->keys, &env);
   if (rc == WS_ERR_NOMEM) {
-    synthesize_new_failure(r);
+    answer_new_failure(r);
+    st->done = 1;
   } else if (rc != WS_OK) {
     if (err) *err = rc;
     return -1;
+  }
+  return 0;
+}
+
+/* Feeds the next piece; returns 1 while input is left. */
+static int run_step(run_state *st) {
+  const ws_run_spec *spec = st->spec;
+  size_t piece = spec->len - st->off, want = spec->chunk;
+  if (st->done || !st->s) return 0;
+  if (spec->n_chunk_sizes)
+    want = 1u + spec->chunk_sizes[st->piece_no++ % spec->n_chunk_sizes];
+  if (want && piece > want) piece = want;
+  if (piece && ws_session_recv(st->s, spec->input + st->off, piece) < 0) {
+    st->off = spec->len; /* ended: the rest is not taken */
   } else {
-    size_t k = 0;
-    do {
-      size_t piece = spec->len - off, want = spec->chunk;
-      if (spec->n_chunk_sizes)
-        want = 1u + spec->chunk_sizes[k++ % spec->n_chunk_sizes];
-      if (want && piece > want) piece = want;
-      if (piece && ws_session_recv(s, spec->input + off, piece) < 0) break;
-      off += piece;
-      drain(s, r);
-    } while (off < spec->len);
-    ws_session_eof(s);
-    drain(s, r);
-    if (ws_session_outcome(s)) {
-      r->outcome = *ws_session_outcome(s);
+    st->off += piece;
+  }
+  drain(st->s, st->r);
+  if (st->off >= spec->len) st->done = 1;
+  return !st->done;
+}
+
+typedef struct live_ctx {
+  ws_run_result *r;
+} live_ctx;
+
+static void note_live(void *ud, const ws_alloc_where *w, size_t size) {
+  ws_run_result *r = ((live_ctx *)ud)->r;
+  char *d;
+  if (r->n_live_sites >= WS_RUN_LIVE_MAX) return;
+  d = r->live_sites[r->n_live_sites++];
+  if (!w->file)
+    snprintf(d, sizeof(r->live_sites[0]), "? (%zu bytes)", size);
+  else if (w->dep)
+    snprintf(d, sizeof(r->live_sites[0]), "%s:%d %s [%s] (%zu bytes)", w->file,
+             w->line, w->func, w->dep, size);
+  else
+    snprintf(d, sizeof(r->live_sites[0]), "%s:%d %s (%zu bytes)", w->file,
+             w->line, w->func, size);
+}
+
+static void run_finish(run_state *st) {
+  ws_run_result *r = st->r;
+  ws_fault_env *fe = &st->fe;
+  live_ctx lc = {r};
+  if (st->s) {
+    const ws_context *ctx;
+    ws_session_eof(st->s);
+    drain(st->s, r);
+    if (ws_session_outcome(st->s)) {
+      r->outcome = *ws_session_outcome(st->s);
       r->has_outcome = 1;
     }
-    ws_session_free(s);
+    if ((ctx = ws_session_context(st->s)) != NULL) {
+      int a;
+      r->has_context = 1;
+      for (a = 0; a < WS_ATTR_COUNT_; a++) {
+        const char *v;
+        size_t n;
+        if (a == WS_ATTR_USER_ID) continue;
+        if (ws_context_attr_default(ctx, (ws_attr)a, &v, &n) == 0 &&
+            n <= WS_ID_MAX) {
+          memcpy(r->ids[a], v, n);
+          r->ids[a][n] = '\0';
+        }
+      }
+    }
+    ws_session_free(st->s);
+    st->s = NULL;
   }
-  r->live_blocks = fe.counts.live_blocks;
-  r->live_bytes = fe.counts.live_bytes;
-  r->peak_bytes = fe.counts.peak_bytes;
-  if (plan) r->plan = *plan;
-  memcpy(r->hits, fe.plan.hits, sizeof(r->hits));
-  memcpy(r->injected, fe.trail, fe.trail_len * sizeof(fe.trail[0]));
-  r->n_injected = fe.trail_len;
-  r->injected_dropped = fe.trail_dropped;
-  if (spec->tamper) spec->tamper(spec->hook_ud, r);
+  r->live_blocks = fe->counts.live_blocks;
+  r->live_bytes = fe->counts.live_bytes;
+  r->peak_bytes = fe->counts.peak_bytes;
+  if (r->live_blocks) ws_countalloc_live(&fe->counts, note_live, &lc);
+  r->plan = fe->plan;
+  memcpy(r->hits, fe->plan.hits, sizeof(r->hits));
+  memcpy(r->site_hits, fe->plan.site_hits, sizeof(r->site_hits));
+  r->attr_reads = fe->attr_reads;
+  memcpy(r->injected, fe->trail, fe->trail_len * sizeof(fe->trail[0]));
+  r->n_injected = fe->trail_len;
+  r->injected_dropped = fe->trail_dropped;
+  if (st->spec->tamper) st->spec->tamper(st->spec->hook_ud, r);
+}
+
+int ws_run(const ws_run_spec *spec, const ws_fault_plan *plan, ws_run_result *r,
+           int *err) {
+  run_state st;
+  if (run_start(&st, spec, plan, r, err) != 0) return -1;
+  /* An empty input still gets its one (empty) piece: the session sees a
+   * recv of nothing, then the end of input. */
+  while (run_step(&st)) {
+  }
+  run_finish(&st);
   return 0;
+}
+
+int ws_run_multi(const ws_run_spec *specs, const ws_fault_plan *const *plans,
+                 size_t n, ws_run_result *results) {
+  run_state *st;
+  size_t i, started = 0;
+  int more = 1, rc = 0;
+  if (n > WS_RUN_MULTI_MAX || !(st = malloc(n * sizeof(*st)))) return -1;
+  for (i = 0; i < n; i++, started++)
+    if (run_start(&st[i], &specs[i], plans ? plans[i] : NULL, &results[i],
+                  NULL) != 0) {
+      rc = -1;
+      break;
+    }
+  while (rc == 0 && more) {
+    more = 0;
+    for (i = 0; i < n; i++) more |= run_step(&st[i]);
+  }
+  for (i = 0; i < started; i++) run_finish(&st[i]);
+  free(st);
+  return rc;
 }
 
 void ws_run_result_clear(ws_run_result *r) {
@@ -92,7 +206,6 @@ void ws_run_result_clear(ws_run_result *r) {
   r->sent = NULL;
   r->sent_len = 0;
 }
-
 size_t ws_run_outcome_json(const ws_run_result *r, char *buf, size_t cap) {
   char *extra;
   size_t need, at;

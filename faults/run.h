@@ -14,6 +14,8 @@
 #include "plan.h"
 #include "wsgate/wsgate.h"
 
+#define WS_RUN_LIVE_MAX 8
+
 typedef struct ws_run_result {
   /* ws_session_new itself failed with WS_ERR_NOMEM: there is no session, so
    * the outcome is made here (HS_NOMEM, nothing sent), as a server would
@@ -25,8 +27,22 @@ typedef struct ws_run_result {
   size_t sent_len;
   int sent_truncated; /* host ran out of memory keeping it */
   size_t live_blocks, live_bytes, peak_bytes; /* after ws_session_free */
-  ws_fault_plan plan;                         /* the plan the run was given */
+  /* Where the live blocks were allocated ("core/jwt.c:131 ws_jwt_verify
+   * [cJSON] (40 bytes)"), the first WS_RUN_LIVE_MAX of them. */
+  size_t n_live_sites;
+  char live_sites[WS_RUN_LIVE_MAX][WS_FAULT_SITE_MAX + 24];
+  /* The plan after the run: its rules with rule_fired[] (a rule that never
+   * fired is worth a warning), hits per kind and site. */
+  ws_fault_plan plan;
   unsigned long hits[WS_FAULT_KINDS_];
+  unsigned long site_hits[WS_FAULT_SITES_];
+  unsigned attr_reads; /* bit per ws_attr read through the reader */
+  /* The user execution context as it was when the session was freed (ids
+   * NUL-terminated; user_id not kept).  default_idgen: the environment used
+   * the default generators, whose formats the judge knows. */
+  int has_context, default_idgen;
+  int resumed; /* the session was a copy (spec.resume): built elsewhere */
+  char ids[WS_ATTR_COUNT_][WS_ID_MAX + 1];
   size_t n_injected, injected_dropped;
   /* Last, so that a run clears only the members before it (speed). */
   ws_fault_event injected[WS_FAULT_TRAIL_MAX];
@@ -47,6 +63,10 @@ typedef struct ws_run_spec {
   size_t n_chunk_sizes;
   ws_fault_hit_fn on_hit; /* every hit (--list-faults), optional */
   void *on_hit_ud;
+  /* Start from a copy of this session instead of a new one: a session
+   * past its upgrade (ws_session_clone_open), so the input is frames only
+   * (the fuzz targets' snapshot of an accepted, authenticated upgrade). */
+  const ws_session *resume;
   /* Test-only hooks (the oracle tests): wrap the decorated environment
    * before the session starts, and rewrite the result afterwards. */
   void (*wrap)(void *ud, ws_env *env);
@@ -60,6 +80,17 @@ typedef struct ws_run_spec {
 int ws_run(const ws_run_spec *spec, const ws_fault_plan *plan, ws_run_result *r,
            int *err);
 void ws_run_result_clear(ws_run_result *r);
+
+/* The reentrancy oracle's runner: runs n specs (n <= WS_RUN_MULTI_MAX) as n
+ * sessions at once on this thread, feeding a piece of each in turn (each in
+ * its own chunking), each under its own plan (plans may be NULL), so that
+ * state shared between sessions changes what one of them does.  Each spec
+ * needs its own environment state (user_data): nothing may be shared.
+ * results[i] is what ws_run would give for spec i alone.  0, or -1 when a
+ * session could not start. */
+#define WS_RUN_MULTI_MAX 4
+int ws_run_multi(const ws_run_spec *specs, const ws_fault_plan *const *plans,
+                 size_t n, ws_run_result *results);
 
 /* The outcome line of CONTRACT 2 with the injected faults, plus "live" when
  * something was left allocated.  Returns the length needed (snprintf). */

@@ -7,42 +7,18 @@
 
 #include <stdio.h>
 
+#include "judge.h"
 #include "run.h"
-
-typedef enum ws_verdict {
-  WS_V_ABSORBED = 0,  /* client-visible result equals the clean run's */
-  WS_V_DIAGNOSED,     /* ended with a diagnosis that blames the fault */
-  WS_V_UNEXPLAINED,   /* no outcome, not in the table, 1011 w/o internal... */
-  WS_V_MISATTRIBUTED, /* a diagnosis that blames something else */
-  WS_V_LEAKED,        /* blocks still allocated after ws_session_free */
-  WS_V_CRASHED,       /* the run did not return (isolated in a child) */
-  WS_V_COUNT_
-} ws_verdict;
-
-const char *ws_verdict_name(ws_verdict v);
-
-/* Every verdict but ABSORBED and DIAGNOSED breaks the promise. */
-static inline int ws_verdict_failing(ws_verdict v) {
-  return v != WS_V_ABSORBED && v != WS_V_DIAGNOSED;
-}
-
-/* Judges run r (with its injected faults) against the clean run.  For every
- * verdict but ABSORBED and DIAGNOSED, why gets one sentence. */
-ws_verdict ws_sweep_judge(const ws_run_result *clean, const ws_run_result *r,
-                          char *why, size_t cap);
-
-/* What server bytes say to a client, with generated ids masked: the HTTP
- * head verbatim, then each frame's first byte and payload, where the values
- * of thread_id, websocket_client_id, run_id and request_id read "*".
- * Returns a malloc'd buffer and its length in *out_len; NULL when out of
- * memory. */
-uint8_t *ws_sweep_visible(const uint8_t *sent, size_t len, size_t *out_len);
 
 typedef struct ws_sweep_totals {
   unsigned long inputs, points;
   unsigned long verdicts[WS_V_COUNT_];
   unsigned long hits[WS_FAULT_KINDS_]; /* clean-run hits, summed */
-  unsigned long clean_failures;        /* clean runs that broke the promise */
+  /* The "SITE@*" points per kind (one per site the clean run hit), summed:
+   * points = 2 * hits + site points, per chunking. */
+  unsigned long site_points[WS_FAULT_KINDS_];
+  unsigned long clean_failures; /* clean runs that broke the promise */
+  unsigned long unfired; /* points whose fault never fired (also unstable) */
 } ws_sweep_totals;
 
 typedef struct ws_sweep_opts {
@@ -52,6 +28,11 @@ typedef struct ws_sweep_opts {
   FILE *progress;     /* one line per input, or NULL */
   FILE *failures;     /* each failing point as a JSON line, or NULL */
   const char *replay; /* "wsgate session --keys ..." prefix for replay hints */
+  /* Besides spec.chunk, each input is swept again fed in pieces of each of
+   * these sizes (e.g. 1 and a prime), after checking that its clean run
+   * looks exactly as fed whole. */
+  size_t chunks[4];
+  size_t n_chunks;
 } ws_sweep_opts;
 
 /* Sweeps one input and adds to *t.  The per-input summary JSON line goes to
@@ -61,8 +42,8 @@ long ws_sweep_input(const ws_sweep_opts *o, const char *name,
                     const uint8_t *data, size_t len, ws_sweep_totals *t,
                     FILE *out);
 
-/* Number of failures in t: unexplained + misattributed + leaked + crashed +
- * clean-run failures. */
+/* Number of failures in t: every failing verdict plus the clean-run
+ * failures. */
 unsigned long ws_sweep_failures(const ws_sweep_totals *t);
 
 #endif

@@ -1,94 +1,74 @@
 /* fuzz_frames: frame bytes after an accepted, authenticated upgrade.
  *
- * Every input starts from the same upgrade request carrying a token signed
- * at start-up with the test key, so each input is fed to the frame loop.
- * Input: byte 0: bit 0 = structured mode, bit 1 = small limits (200-byte
- * messages, depth 3).  Raw mode: the rest is client bytes as they are (the
- * fuzzer has to mask them itself).  Structured mode: the rest is a list of
- * frames, each [first byte (FIN, RSV, opcode) | length byte | payload], which
- * the target masks and encodes, so the frame and message logic is reached
- * with every opcode, fragmentation and payload. */
+ * Every input starts from a snapshot of the same session: its upgrade
+ * request, carrying a token signed at start-up with the test key, was run
+ * once; each input resumes a copy of it (ws_session_clone_open) on the
+ * input's own environment, with the fault layer and the judge on.
+ * Input: the common header (fuzz/common.h; its config is replaced by the
+ * target's bit 1), then the frames.  Target bits: bit 0 = structured mode,
+ * bit 1 = small limits (200-byte messages, depth 3).  Raw mode: the body is
+ * client bytes as they are (the fuzzer masks them itself).  Structured
+ * mode: a list of [first byte (FIN, RSV, opcode) | length | payload] that
+ * the target masks and encodes (fz_frames_encode). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
+#include "model_frames.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+const char fz_target_name[] = "fuzz_frames";
 
-static uint8_t *prefix;
-static size_t prefix_len;
+/* The frame oracle: an independent model of RFC 6455 framing and UTF-8
+ * (fuzz/model_frames.h) predicts the diagnosis and close code of the
+ * frames; the fault-free run must agree, whatever the chunking. */
+typedef struct oracle {
+  const fz_case *c;
+  size_t max_message;
+} oracle;
 
-static void make_prefix(void) {
-  static const char claims[] = "{\"sub\":\"fuzz\",\"exp\":2000000000}";
-  static const char req[] =
-      "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
-      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-      "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer ";
-  char *tok = fz_sign((const uint8_t *)claims, sizeof(claims) - 1);
-  size_t n;
-  fz_require(tok != NULL, "fuzz_frames", "cannot sign the start-up token");
-  n = strlen(tok);
-  prefix = malloc(sizeof(req) + n + 4);
-  fz_require(prefix != NULL, "fuzz_frames", "out of memory at start-up");
-  memcpy(prefix, req, sizeof(req) - 1);
-  memcpy(prefix + sizeof(req) - 1, tok, n);
-  memcpy(prefix + sizeof(req) - 1 + n, "\r\n\r\n", 4);
-  prefix_len = sizeof(req) - 1 + n + 4;
-  free(tok);
-}
-
-/* Encodes the structured list into masked client frames after the prefix. */
-static size_t encode(const uint8_t *in, size_t n, uint8_t *out) {
-  static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
-  size_t i = 0, at = 0, k, len;
-  while (i + 2 <= n) {
-    uint8_t b0 = in[i];
-    len = in[i + 1];
-    i += 2;
-    if (len > n - i) len = n - i;
-    out[at++] = b0;
-    out[at++] = (uint8_t)(0x80 | (len < 126 ? len : 126));
-    if (len >= 126) {
-      out[at++] = 0;
-      out[at++] = (uint8_t)len;
-    }
-    memcpy(out + at, mask, 4);
-    at += 4;
-    for (k = 0; k < len; k++) out[at + k] = in[i + k] ^ mask[k % 4];
-    at += len;
-    i += len;
+static ws_verdict frames_oracle(void *ud, const ws_run_result *clean, char *why,
+                                size_t cap) {
+  const oracle *o = ud;
+  if (clean->outcome.http_status != 101) {
+    snprintf(why, cap, "the snapshot's upgrade is not reported (HTTP %d)",
+             clean->outcome.http_status);
+    return WS_V_WRONG_OUTCOME;
   }
-  return at;
+  if (fz_frames_oracle_check(o->c->spec.input, o->c->spec.len, o->max_message,
+                             1, clean->outcome.diag, clean->outcome.close_code,
+                             why, cap))
+    return WS_V_WRONG_OUTCOME;
+  return WS_V_DIAGNOSED;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  ws_run_spec spec;
-  ws_run_result r;
-  uint8_t *stream;
-  size_t len;
-  int err = 0;
-  fz_init();
-  if (!prefix) make_prefix();
-  if (size < 1) return 0;
-  /* Structured frames grow by at most 6 bytes per 2 input bytes. */
-  stream = malloc(prefix_len + 4 * size + 8);
-  if (!stream) return 0;
-  memcpy(stream, prefix, prefix_len);
-  if (data[0] & 1) {
-    len = prefix_len + encode(data + 1, size - 1, stream + prefix_len);
+static void oracle_free(void *ud) {
+  free(ud);
+}
+
+int fz_target_decode(const uint8_t *data, size_t size, fz_case *c) {
+  size_t used = fz_case_begin(c, data, size), n = size - used, len;
+  uint8_t *p;
+  oracle *o;
+  if (used == 0) return -1;
+  fz_case_resume(c, (c->h.bits & 2) ? FZ_CFG_TIGHT : FZ_CFG_DEFAULT);
+  if (!(p = malloc(3 * n + 8))) return -1;
+  if (c->h.bits & 1) {
+    len = fz_frames_encode(data + used, n, p);
   } else {
-    memcpy(stream + prefix_len, data + 1, size - 1);
-    len = prefix_len + size - 1;
+    memcpy(p, data + used, n);
+    len = n;
   }
-  fz_spec(&spec, fz_config((data[0] & 2) ? 3 : 0), stream, len);
-  fz_require(ws_run(&spec, NULL, &r, &err) == 0, "fuzz_frames",
-             "ws_session_new refused the setup");
-  fz_check("fuzz_frames", NULL, &r);
-  /* Past the prefix, every input is in the frame loop: the upgrade must
-   * have been accepted. */
-  fz_require(r.outcome.http_status == 101, "fuzz_frames",
-             "the fixed upgrade was not accepted");
-  ws_run_result_clear(&r);
-  free(stream);
+  fz_case_set_input(c, p, len);
+  if (!(o = malloc(sizeof(*o)))) {
+    fz_case_free(c);
+    return -1;
+  }
+  o->c = c;
+  /* The two configs' limits (fuzz/common.c): default 1 MiB, tight 200. */
+  o->max_message = (c->h.bits & 2) ? 200 : 1048576;
+  c->oracle = frames_oracle;
+  c->oracle_ud = o;
+  c->oracle_free = oracle_free;
   return 0;
 }

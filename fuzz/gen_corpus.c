@@ -5,6 +5,7 @@
  *
  *   gen_corpus CORPUS_DIR      (the build runs it as: cmake --build ...
  *                               --target corpus) */
+#include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -21,7 +22,52 @@
 #define EXP "2000000000"
 
 static const char *root;
-static unsigned long written;
+static unsigned long written, removed;
+
+/* The names written this run, so that a regeneration replaces the seeds of
+ * the previous one instead of adding to them (prune_stale). */
+#define MAX_SEEDS 4096
+static char seen[MAX_SEEDS][2 * 20 + 1];
+static const char *seen_target[MAX_SEEDS];
+static size_t n_seen;
+
+static int was_written(const char *target, const char *name) {
+  size_t i;
+  for (i = 0; i < n_seen; i++)
+    if (strcmp(seen_target[i], target) == 0 && strcmp(seen[i], name) == 0)
+      return 1;
+  return 0;
+}
+
+/* A seed's name: 40 lower-case hex digits. */
+static int is_seed_name(const char *s) {
+  size_t i;
+  for (i = 0; s[i]; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return 0;
+  return i == 40;
+}
+
+/* Removes from corpus/<target>/ every seed-named file this run did not
+ * write: corpus/<target>/ holds the generator's output only (found inputs
+ * belong in corpus/regressions/, which is never touched here). */
+static void prune_stale(const char *target) {
+  char dir[1024], path[1100];
+  DIR *d;
+  struct dirent *e;
+  snprintf(dir, sizeof(dir), "%s/%s", root, target);
+  if (!(d = opendir(dir))) return;
+  while ((e = readdir(d)) != NULL) {
+    if (!is_seed_name(e->d_name) || was_written(target, e->d_name)) continue;
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    if (remove(path) != 0) {
+      perror(path);
+      exit(1);
+    }
+    removed++;
+  }
+  closedir(d);
+}
 
 static void emit(const char *target, const tu_bytes *b) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -33,6 +79,13 @@ static void emit(const char *target, const tu_bytes *b) {
     exit(1);
   }
   for (i = 0; i < mdlen; i++) sprintf(hex + 2 * i, "%02x", md[i]);
+  if (was_written(target, hex)) return; /* the same seed twice */
+  if (n_seen == MAX_SEEDS) {
+    fprintf(stderr, "gen_corpus: more than %d seeds\n", MAX_SEEDS);
+    exit(1);
+  }
+  memcpy(seen[n_seen], hex, sizeof(seen[0]));
+  seen_target[n_seen++] = target;
   snprintf(path, sizeof(path), "%s/%s", root, target);
   if (mkdir(path, 0777) != 0 && errno != EEXIST) {
     perror(path);
@@ -111,12 +164,26 @@ static const char *const requests[] = {
     "Sec-WebSocket-Version: 13\r\nAuthorization: Bearer x.y.z\r\n\r\n",
 };
 
+/* The common header (fuzz/common.h): flags, [plan], [chunk sizes]. */
+#define F_PLAN 0x04
+#define F_CHUNKS 0x08
+#define F_INTERLEAVE 0x10
+static void put_header(tu_bytes *b, uint8_t flags, const uint8_t *plan,
+                       const uint8_t *chunks, size_t nchunks) {
+  if (nchunks) flags |= F_CHUNKS;
+  tu_put(b, &flags, 1);
+  if (flags & F_PLAN) tu_put(b, plan, 1 + 3 * (size_t)plan[0]);
+  if (nchunks) {
+    uint8_t n = (uint8_t)(nchunks - 1);
+    tu_put(b, &n, 1);
+    tu_put(b, chunks, nchunks);
+  }
+}
+
 static void handshake_seed(const char *req, size_t len, uint8_t cfg,
                            const uint8_t *chunks, size_t nchunks) {
   tu_bytes b = {0};
-  uint8_t h[2] = {cfg, (uint8_t)nchunks};
-  tu_put(&b, h, 2);
-  tu_put(&b, chunks, nchunks);
+  put_header(&b, cfg, NULL, chunks, nchunks);
   tu_put(&b, req, len);
   emit_free("fuzz_handshake", &b);
 }
@@ -134,7 +201,8 @@ static void gen_handshake(void) {
     handshake_seed(requests[i], len, 1, NULL, 0);
   }
   handshake_seed(requests[0], strlen(requests[0]), 0, NULL, 0); /* 401 */
-  handshake_seed(requests[0], strlen(requests[0]), 0x81, chunks, 3);
+  handshake_seed(requests[0], strlen(requests[0]), 1, chunks, 3);
+  handshake_seed(requests[0], strlen(requests[0]), F_INTERLEAVE, chunks, 1);
   handshake_seed(requests[17], strlen(requests[17]), 2, NULL, 0);
   handshake_seed(requests[18], strlen(requests[18]), 2, chunks, 1);
   /* Too many headers and too large a head (config 3: 8 headers, 512 B). */
@@ -165,10 +233,15 @@ static void gen_handshake(void) {
 
 /* ---- fuzz_jwt: [flags][n][token spec (forge.h) or raw token] ---------- */
 
+/* The common header from the old flags (bit 0 spec, bits 1-2 config, bit 3
+ * fail the (1 + n)-th allocation). */
 static void jwt_seed(uint8_t flags, uint8_t n, const void *body, size_t len) {
   tu_bytes b = {0};
-  uint8_t h[2] = {flags, n};
-  tu_put(&b, h, 2);
+  uint8_t plan[4] = {1, 0, 0, n};
+  put_header(&b,
+             (uint8_t)(((flags >> 1) & 3) | (flags & 1 ? 0x20 : 0) |
+                       (flags & 8 ? F_PLAN : 0)),
+             plan, NULL, 0);
   tu_put(&b, body, len);
   emit_free("fuzz_jwt", &b);
 }
@@ -279,18 +352,16 @@ static void gen_jwt(void) {
 
 /* ---- plans: [nrules][kind mode n-1]... ---------------------------------- */
 
-static void put_plan(tu_bytes *b, const uint8_t *rules, size_t nrules) {
-  uint8_t n = (uint8_t)nrules;
-  tu_put(b, &n, 1);
-  tu_put(b, rules, 3 * nrules);
-}
-
-/* kind: 0 alloc, 1 idgen, 2 attr, 3 random; mode: 0 once, 1 from, 2 all */
+/* target: 0 alloc, 1 idgen, 2 attr, 3 random (whole kinds), then the sites
+ * from 4 (plan.h: 4 alloc.core, 5 alloc.cjson, 6 alloc.openssl, 7
+ * alloc.wslay, 8 idgen.primary, 9 idgen.fallback, 10 random, 11.. attr.<a>);
+ * mode: 0 once, 1 from, 2 all. */
 static const uint8_t plans[][7] = {
-    {0},          {1, 1, 0, 0},         {2, 1, 0, 0, 1, 0, 1}, {1, 1, 2, 0},
-    {1, 2, 0, 0}, {1, 2, 0, 1},         {1, 2, 0, 2},          {1, 2, 0, 4},
-    {1, 3, 0, 0}, {1, 3, 2, 0},         {1, 0, 0, 9},          {1, 0, 1, 30},
-    {1, 2, 0, 6}, {2, 2, 0, 0, 1, 0, 0}};
+    {0},          {1, 1, 0, 0},          {2, 1, 0, 0, 1, 0, 1}, {1, 1, 2, 0},
+    {1, 2, 0, 0}, {1, 2, 0, 1},          {1, 2, 0, 2},          {1, 2, 0, 4},
+    {1, 3, 0, 0}, {1, 3, 2, 0},          {1, 0, 0, 9},          {1, 0, 1, 30},
+    {1, 2, 0, 6}, {2, 2, 0, 0, 1, 0, 0}, {1, 8, 2, 0},          {1, 6, 0, 0},
+    {1, 5, 1, 0}, {1, 7, 0, 0},          {1, 12, 0, 0},         {1, 9, 2, 0}};
 
 static size_t plan_rules(size_t i) {
   return plans[i][0];
@@ -298,18 +369,57 @@ static size_t plan_rules(size_t i) {
 
 /* ---- fuzz_context: [plan][fma][claims] ---------------------------------- */
 
+/* A token spec for the forge (fuzz/forge.h): key, header alg, kid, header
+ * extras, tamper, tamper argument (2 bytes), claims mode, exp, nbf, iat,
+ * iss, aud, sub; all zero is a valid HS256 token every policy accepts. */
+static void put_spec(tu_bytes *b, uint8_t key, uint8_t tamper, uint8_t exp) {
+  uint8_t spec[14] = {0};
+  spec[0] = key;
+  spec[4] = tamper;
+  spec[6] = 9;
+  spec[8] = exp;
+  tu_put(b, spec, sizeof(spec));
+}
+
 static void gen_context(void) {
   size_t i;
+  uint8_t k;
   for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
     int fma;
     for (fma = 0; fma < 2; fma++) {
       tu_bytes b = {0};
-      uint8_t f = (uint8_t)fma;
-      put_plan(&b, plans[i] + 1, plan_rules(i));
-      tu_put(&b, &f, 1);
-      tu_puts(&b, alice);
+      put_header(&b, (uint8_t)((fma ? 1 : 0) | (plan_rules(i) ? F_PLAN : 0)),
+                 plans[i], NULL, 0);
+      put_spec(&b, (uint8_t)(i % 7), 0, 0);
       emit_free("fuzz_context", &b);
     }
+  }
+  /* Every key, in the request and in the first message; a tampered
+   * signature and an expired token of each. */
+  for (k = 0; k < 9; k++) {
+    uint8_t cfg;
+    for (cfg = 0; cfg < 3; cfg++) {
+      tu_bytes b = {0};
+      put_header(&b, cfg, NULL, NULL, 0);
+      put_spec(&b, k, 0, 0);
+      emit_free("fuzz_context", &b);
+    }
+    {
+      tu_bytes b = {0};
+      put_header(&b, 0, NULL, NULL, 0);
+      put_spec(&b, k, 1, 0);
+      emit_free("fuzz_context", &b);
+      put_header(&b, 2, NULL, NULL, 0);
+      put_spec(&b, k, 0, 3);
+      emit_free("fuzz_context", &b);
+    }
+  }
+  {
+    static const uint8_t one[1] = {0};
+    tu_bytes b = {0};
+    put_header(&b, F_INTERLEAVE | 1, NULL, one, 1);
+    put_spec(&b, 5, 0, 0);
+    emit_free("fuzz_context", &b);
   }
 }
 
@@ -335,7 +445,9 @@ static void gen_frames(void) {
       "{\"a\":{\"b\":{\"c\":{\"d\":1}}}}",
       "{\"type\":\"user_message\",\"type\":\"ping\"}"};
   tu_bytes b = {0}, raw = {0};
-  uint8_t m = 1, tight = 3;
+  /* Header flags: target bit 0 (0x20) structured, bit 1 (0x40) tight. */
+  uint8_t m = 0x20, tight = 0x60, chunked[3] = {0x20 | F_CHUNKS, 0, 0},
+          inter = 0x20 | F_INTERLEAVE;
   size_t i;
   char big[210];
   /* Every message type, then a close. */
@@ -347,6 +459,24 @@ static void gen_frames(void) {
          "\x03\xe8"
          "bye",
          5);
+  emit_free("fuzz_frames", &b);
+  /* The same fed byte by byte, and beside a companion session. */
+  tu_put(&b, chunked, 3);
+  for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) stext(&b, msgs[i]);
+  sframe(&b, 0x88, "\x03\xe8", 2);
+  emit_free("fuzz_frames", &b);
+  tu_put(&b, &inter, 1);
+  for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) stext(&b, msgs[i]);
+  emit_free("fuzz_frames", &b);
+  /* A character split across fragments; a client close 1011 (answered
+   * 1000: the server sends 1011 only with its own internal diagnosis). */
+  tu_put(&b, &m, 1);
+  sframe(&b, 0x01, "{\"type\":\"ping\",\"x\":\"\xc3",
+         strlen("{\"type\":\"ping\",\"x\":\"\xc3"));
+  sframe(&b, 0x80, "\xa9\"}", 3);
+  emit_free("fuzz_frames", &b);
+  tu_put(&b, &m, 1);
+  sframe(&b, 0x88, "\x03\xf3", 2);
   emit_free("fuzz_frames", &b);
   /* Fragmented text with a ping inside, then EOF. */
   tu_put(&b, &m, 1);
@@ -395,6 +525,7 @@ static void gen_frames(void) {
   emit_free("fuzz_frames", &b);
   /* Raw mode: masked frames as a client writes them, and an unmasked one. */
   m = 0;
+  tight = 0;
   tu_put(&raw, &m, 1);
   tu_text(&raw, "{\"type\":\"ping\"}");
   tu_frame(&raw, 1, 0x9, "hb", 2);
@@ -410,11 +541,30 @@ static void gen_frames(void) {
 
 /* ---- fuzz_session: [plan][config][stream with tokens] ------------------- */
 
+/* Raw mode (mode byte 0): the stream as a client writes it. */
 static void session_seed(size_t plan, uint8_t cfg, const tu_bytes *stream) {
   tu_bytes b = {0};
-  put_plan(&b, plans[plan] + 1, plan_rules(plan));
-  tu_put(&b, &cfg, 1);
+  uint8_t mode = 0;
+  put_header(&b, (uint8_t)(cfg | (plan_rules(plan) ? F_PLAN : 0)), plans[plan],
+             NULL, 0);
+  tu_put(&b, &mode, 1);
   tu_put(&b, stream->p, stream->n);
+  emit_free("fuzz_session", &b);
+}
+
+/* Built mode (mode byte 3: built head, structured frames), the token from a
+ * forge spec (put_spec). */
+static void session_built(uint8_t cfg, uint8_t choices, uint8_t key,
+                          uint8_t tamper, const tu_bytes *frames, size_t plan) {
+  tu_bytes b = {0}, spec = {0};
+  uint8_t h[3] = {3, choices, 14};
+  put_header(&b, (uint8_t)(cfg | (plan_rules(plan) ? F_PLAN : 0)), plans[plan],
+             NULL, 0);
+  tu_put(&b, h, 3);
+  put_spec(&spec, key, tamper, 0);
+  tu_put(&b, spec.p, spec.n);
+  tu_bytes_free(&spec);
+  tu_put(&b, frames->p, frames->n);
   emit_free("fuzz_session", &b);
 }
 
@@ -438,6 +588,36 @@ static void gen_session(void) {
   tu_close(&s, 1000, "bye");
   for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) session_seed(i, 0, &s);
   tu_bytes_free(&s);
+  /* Every request head of the handshake seeds, as a raw head. */
+  for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+    size_t len = i == 6 ? strlen(requests[i]) + 1 +
+                              strlen(requests[i] + strlen(requests[i]) + 1)
+                        : strlen(requests[i]);
+    tu_put(&s, requests[i], len);
+    session_seed(0, i % 4 == 3 ? 1 : (uint8_t)(i % 4), &s);
+    tu_bytes_free(&s);
+  }
+  /* Built heads: each token source, first-message auth, the policy
+   * config, with structured frames behind them. */
+  {
+    tu_bytes fr = {0};
+    sframe(&fr, 0x81, "{\"type\":\"user_message\"}", 23);
+    sframe(&fr, 0x01, "{\"type\":", 8);
+    sframe(&fr, 0x89, "p", 1);
+    sframe(&fr, 0x80, "\"ping\"}", 7);
+    sframe(&fr, 0x88, "\x03\xe8", 2);
+    for (i = 1; i < 4; i++) session_built(0, (uint8_t)i, 0, 0, &fr, 0);
+    for (i = 0; i < 9; i++) session_built(0, 1, (uint8_t)i, 0, &fr, 0);
+    session_built(0, 1, 3, 1, &fr, 0); /* RS256, one bit flipped */
+    session_built(0, 1, 5, 9, &fr, 0); /* ES256, r = 0 */
+    session_built(1, 16, 0, 0, &fr, 0);
+    session_built(1, 16, 6, 0, &fr, 0);
+    session_built(2, 1 | 4 | 8, 0, 0, &fr, 0);
+    session_built(0, 1, 0, 0, &fr, 14);
+    session_built(0, 1, 0, 0, &fr, 15);
+    session_built(1, 16, 0, 0, &fr, 12);
+    tu_bytes_free(&fr);
+  }
   /* First-message auth: the token travels masked inside a frame, where no
    * marker can be expanded, so it is a real one. */
   {
@@ -493,6 +673,12 @@ int main(int argc, char **argv) {
   gen_context();
   gen_frames();
   gen_session();
-  printf("gen_corpus: %lu seeds written under %s\n", written, root);
+  prune_stale("fuzz_handshake");
+  prune_stale("fuzz_jwt");
+  prune_stale("fuzz_context");
+  prune_stale("fuzz_frames");
+  prune_stale("fuzz_session");
+  printf("gen_corpus: %lu seeds written under %s, %lu stale ones removed\n",
+         written, root, removed);
   return 0;
 }

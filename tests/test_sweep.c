@@ -1,5 +1,5 @@
 /* The sweep's oracle can fail: test-only environments that break the promise
- * in the three ways CONTRACT 1 names (a leak on one path, a 1011 without a
+ * in the three ways POLICY §1 names (a leak on one path, a 1011 without a
  * diagnosis, an allocation failure blamed on the token) must each be
  * reported, point by point, and a crashing point must be isolated while the
  * sweep goes on.  These environments live here only, never in the product
@@ -69,7 +69,13 @@ static void test_honest_sweep_is_clean(void **st) {
   assert_int_equal(failures(&a), 0);
   assert_true(a.points > 100);
   assert_int_equal(a.points,
-                   2 * (a.hits[0] + a.hits[1] + a.hits[2] + a.hits[3]));
+                   2 * (a.hits[0] + a.hits[1] + a.hits[2] + a.hits[3]) +
+                       a.site_points[0] + a.site_points[1] + a.site_points[2] +
+                       a.site_points[3]);
+  /* Every attribute is read, so each attribute site has its point; the
+   * primary and fallback generators are two idgen sites. */
+  assert_int_equal(a.site_points[WS_FAULT_ATTR], WS_ATTR_COUNT_);
+  assert_int_equal(a.site_points[WS_FAULT_IDGEN], 1);
   assert_true(a.verdicts[WS_V_ABSORBED] > 0);
   /* Isolated in workers, the counts are the same. */
   b = sweep(&o, &chat, 1);
@@ -110,15 +116,18 @@ static void test_leak_is_reported(void **st) {
   /* Every attr point (failed once, and from there on) leaks; nothing else
    * does. */
   assert_true(t.hits[WS_FAULT_ATTR] > 0);
-  assert_int_equal(t.verdicts[WS_V_LEAKED], 2 * t.hits[WS_FAULT_ATTR]);
+  assert_int_equal(t.verdicts[WS_V_LEAKED],
+                   2 * t.hits[WS_FAULT_ATTR] + t.site_points[WS_FAULT_ATTR]);
   assert_int_equal(failures(&t), t.verdicts[WS_V_LEAKED]);
   rewind(f);
   while (fgets(line, sizeof(line), f)) {
     lines++;
     assert_non_null(strstr(line, "\"verdict\":\"leaked\""));
-    assert_non_null(strstr(line, "\"point\":\"attr@"));
+    assert_true(strstr(line, "\"point\":\"attr@") ||
+                strstr(line, "\"point\":\"attr."));
     assert_non_null(strstr(line, "still allocated after free"));
-    assert_non_null(strstr(line, "\"replay\":\"wsgate session --fault attr@"));
+    assert_true(strstr(line, "\"replay\":\"wsgate session --fault attr@") ||
+                strstr(line, "\"replay\":\"wsgate session --fault attr."));
   }
   assert_int_equal(lines, t.verdicts[WS_V_LEAKED]);
   fclose(f);
@@ -146,21 +155,20 @@ static void test_1011_without_diag_is_reported(void **st) {
   o.spec.tamper = tamper_swallow;
   t = sweep(&o, &fma_stream, 1);
   assert_true(t.hits[WS_FAULT_ATTR] > 0);
-  assert_int_equal(t.verdicts[WS_V_UNEXPLAINED], 2 * t.hits[WS_FAULT_ATTR]);
+  assert_int_equal(t.verdicts[WS_V_UNEXPLAINED],
+                   2 * t.hits[WS_FAULT_ATTR] + t.site_points[WS_FAULT_ATTR]);
   assert_int_equal(failures(&t), t.verdicts[WS_V_UNEXPLAINED]);
   /* What the judge says about one of them. */
   memset(&r, 0, sizeof(r));
   r.has_outcome = 1;
   r.outcome.close_code = 1011;
   r.outcome.diag = WS_DIAG_NONE;
-  assert_int_equal(ws_sweep_judge(NULL, &r, why, sizeof(why)),
-                   WS_V_UNEXPLAINED);
+  assert_int_equal(ws_judge(NULL, &r, why, sizeof(why)), WS_V_UNEXPLAINED);
   assert_string_equal(why, "close 1011 without a diagnosis (diag 0)");
   /* 1011 with a diagnosis that is not of class internal. */
   r.outcome.diag = WS_DIAG_CLOSE_CLIENT;
   snprintf(r.outcome.reason, sizeof(r.outcome.reason), "CLOSE_CLIENT");
-  assert_int_equal(ws_sweep_judge(NULL, &r, why, sizeof(why)),
-                   WS_V_UNEXPLAINED);
+  assert_int_equal(ws_judge(NULL, &r, why, sizeof(why)), WS_V_UNEXPLAINED);
   assert_non_null(strstr(why, "not internal"));
 }
 
@@ -253,9 +261,7 @@ static void test_crash_is_isolated(void **st) {
  */
 
 static void frame(tu_bytes *b, const char *text) {
-  uint8_t h[2] = {0x81, (uint8_t)strlen(text)};
-  tu_put(b, h, 2);
-  tu_puts(b, text);
+  tu_server_frame(b, TB_TEXT, text, strlen(text));
 }
 
 static void test_visible_masks_ids_only(void **st) {
@@ -271,9 +277,9 @@ static void test_visible_masks_ids_only(void **st) {
         "{\"type\":\"ack\",\"request_id\":\"0f1e2d3c-0000-4000-8000-"
         "000000000000\"}");
   frame(&c, "{\"type\":\"ack\",\"user_id\":\"alice\"}");
-  va = ws_sweep_visible(a.p, a.n, &na);
-  vb = ws_sweep_visible(b.p, b.n, &nb);
-  vc = ws_sweep_visible(c.p, c.n, &nc);
+  va = ws_judge_visible(a.p, a.n, &na);
+  vb = ws_judge_visible(b.p, b.n, &nb);
+  vc = ws_judge_visible(c.p, c.n, &nc);
   assert_int_equal(na, nb);
   assert_memory_equal(va, vb, na);
   assert_non_null(memmem(va, na, "\"request_id\":\"*\"", 16));
