@@ -232,7 +232,9 @@ typedef struct session_opts {
   int has_rate, has_fault_seed;
   double rate;
   long long fault_seed;
-  unsigned kinds;    /* sweep */
+  unsigned kinds;   /* sweep */
+  size_t chunks[4]; /* sweep: chunked passes */
+  size_t n_chunks;
   char **positional; /* session: at most one FILE; sweep: the INPUTs */
   int n_positional;
 } session_opts;
@@ -251,6 +253,28 @@ static int parse_kinds(const char *v, unsigned *kinds) {
   return *kinds ? 0 : -1;
 }
 
+/* --chunks: "none", or N[,N...] (at most 4, each 1..2^20). */
+static int parse_chunks(const char *v, session_opts *o) {
+  const char *p = v;
+  o->n_chunks = 0;
+  if (strcmp(v, "none") == 0) return 0;
+  while (*p) {
+    char *end;
+    unsigned long n;
+    errno = 0;
+    if (*p < '0' || *p > '9') return -1;
+    n = strtoul(p, &end, 10);
+    if (errno || n == 0 || n > (1ul << 20) || o->n_chunks == 4) return -1;
+    o->chunks[o->n_chunks++] = (size_t)n;
+    p = end;
+    if (*p == ',' && p[1])
+      p++;
+    else if (*p)
+      return -1;
+  }
+  return o->n_chunks ? 0 : -1;
+}
+
 /* The options of `session` and `sweep`: sweep takes --kinds and --json-out
  * but no --fault*, --out, --max-input or --list-faults.  Arguments that are
  * not options (or "-") are the positional ones, in order. */
@@ -261,6 +285,9 @@ static int parse_args(int sweep, int argc, char **argv, session_opts *o) {
   o->seed = 1;
   o->max_input = (long long)DEFAULT_MAX_INPUT;
   o->kinds = (1u << WS_FAULT_KINDS_) - 1;
+  o->chunks[0] = 1; /* the sweep's chunked passes: byte by byte, a prime */
+  o->chunks[1] = 7;
+  o->n_chunks = 2;
   ws_fault_plan_init(&o->plan);
   if (!(o->positional = calloc((size_t)argc + 1, sizeof(char *)))) {
     fprintf(stderr, "wsgate: out of memory\n");
@@ -286,7 +313,8 @@ static int parse_args(int sweep, int argc, char **argv, session_opts *o) {
         (sweep || (strcmp(a, "--out") && strcmp(a, "--fault") &&
                    strcmp(a, "--fault-rate") && strcmp(a, "--fault-seed") &&
                    strcmp(a, "--max-input"))) &&
-        (!sweep || (strcmp(a, "--kinds") && strcmp(a, "--json-out"))))
+        (!sweep || (strcmp(a, "--kinds") && strcmp(a, "--json-out") &&
+                    strcmp(a, "--chunks"))))
       return usage_error("unknown option '%s'", a);
     if (i + 1 >= argc) return usage_error("%s needs a value", a);
     v = argv[++i];
@@ -298,6 +326,12 @@ static int parse_args(int sweep, int argc, char **argv, session_opts *o) {
       o->out = v;
     } else if (strcmp(a, "--json-out") == 0) {
       o->json_out = v;
+    } else if (strcmp(a, "--chunks") == 0) {
+      if (parse_chunks(v, o))
+        return usage_error(
+            "--chunks: '%s' is not 'none' or a list of up to 4 sizes in "
+            "[1, 2^20]",
+            v);
     } else if (strcmp(a, "--kinds") == 0) {
       if (parse_kinds(v, &o->kinds))
         return usage_error(
@@ -713,6 +747,8 @@ static int cmd_sweep(int argc, char **argv) {
   sr.so.spec.keys = ks;
   sr.so.spec.chunk = (size_t)o.chunk;
   sr.so.kinds = o.kinds;
+  memcpy(sr.so.chunks, o.chunks, sizeof(o.chunks));
+  sr.so.n_chunks = o.n_chunks;
   sr.so.isolate = 1;
   sr.so.progress = stderr;
   sr.so.failures = jout;
@@ -724,8 +760,10 @@ static int cmd_sweep(int argc, char **argv) {
   printf("{\"inputs\":%lu,\"points\":%lu", sr.t.inputs, sr.t.points);
   for (k = 0; k < WS_V_COUNT_; k++)
     printf(",\"%s\":%lu", ws_verdict_name((ws_verdict)k), sr.t.verdicts[k]);
-  printf(",\"clean_failures\":%lu,\"missing_inputs\":%lu,\"hits\":{",
-         sr.t.clean_failures, sr.missing);
+  printf(
+      ",\"clean_failures\":%lu,\"unfired\":%lu,\"missing_inputs\":%lu,"
+      "\"hits\":{",
+      sr.t.clean_failures, sr.t.unfired, sr.missing);
   for (k = 0; k < WS_FAULT_KINDS_; k++)
     printf("%s\"%s\":%lu", k ? "," : "", ws_fault_kind_name((ws_fault_kind)k),
            sr.t.hits[k]);
@@ -859,6 +897,9 @@ static const char sweep_options[] =
     "  --kinds K,...       the fault kinds to sweep (alloc, idgen, attr, "
     "random).\n"
     "                      Default: all.\n"
+    "  --chunks N,...      also sweep each input fed in N-byte pieces, after\n"
+    "                      checking its clean run looks exactly as fed whole;\n"
+    "                      'none' for whole only.  Default: 1,7.\n"
     "  --json-out FILE     write each failing point to FILE as a JSON line, "
     "with\n"
     "                      the 'wsgate session' command that replays it.\n"
@@ -896,7 +937,9 @@ static const command commands[] = {
      "each run.",
      "wsgate sweep [--keys JWKS] [--config JSON] [--now T] [--chunk N] "
      "[--seed S]\n"
-     "                    [--kinds K,...] [--json-out FILE] INPUT...",
+     "                    [--kinds K,...] [--chunks N,...|none] [--json-out "
+     "FILE]\n"
+     "                    INPUT...",
      sweep_options},
     {"serve", cmd_serve, 0,
      "Serve WebSocket sessions on a socket, one JSON line per session "
