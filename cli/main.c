@@ -173,6 +173,36 @@ static void diags_markdown(void) {
   }
 }
 
+/* wsgate gate ARGS: the release gate, tools/gate.py (README "Release gate")
+ * run with python3; the tools directory is $WSGATE_TOOLS, else the source
+ * tree's.  Exit 2 when python3 cannot be run (an infrastructure error). */
+#include <unistd.h> /* execvp */
+#ifndef WSGATE_TOOLS_DIR
+#define WSGATE_TOOLS_DIR "tools"
+#endif
+static int exec_gate(int argc, char **argv) {
+  const char *dir = getenv("WSGATE_TOOLS");
+  char script[4096];
+  char **args = calloc((size_t)argc + 3, sizeof(*args));
+  int i;
+  if (!dir || !*dir) dir = WSGATE_TOOLS_DIR;
+  if (!args || snprintf(script, sizeof(script), "%s/gate.py", dir) >=
+                   (int)sizeof(script)) {
+    fprintf(stderr, "wsgate: gate: tools directory path too long\n");
+    free(args);
+    return EXIT_USAGE;
+  }
+  args[0] = "python3";
+  args[1] = script;
+  for (i = 0; i < argc; i++) args[i + 2] = argv[i];
+  execvp("python3", args);
+  fprintf(stderr,
+          "wsgate: gate: infrastructure error: cannot run python3 %s: %s\n",
+          script, strerror(errno));
+  free(args);
+  return EXIT_USAGE;
+}
+
 static int cmd_diags(int argc, char **argv) {
   int json = 0, i, n = ws_diag_count();
   for (i = 0; i < argc; i++) {
@@ -921,6 +951,34 @@ static const char help_options[] =
 
 static const char version_options[] = "Takes no arguments.\n";
 
+/* wsgate triage ARGS: runs tools/triage.py (README "Crash triage") with
+ * python3; the tools directory is $WSGATE_TOOLS, else the source tree's. */
+#include <unistd.h> /* execvp */
+#ifndef WSGATE_TOOLS_DIR
+#define WSGATE_TOOLS_DIR "tools"
+#endif
+static int cmd_triage(int argc, char **argv) {
+  const char *dir = getenv("WSGATE_TOOLS");
+  char script[4096];
+  char **args = calloc((size_t)argc + 3, sizeof(*args));
+  int i;
+  if (!dir || !*dir) dir = WSGATE_TOOLS_DIR;
+  if (!args || snprintf(script, sizeof(script), "%s/triage.py", dir) >=
+                   (int)sizeof(script)) {
+    fprintf(stderr, "wsgate: triage: tools directory path too long\n");
+    free(args);
+    return 1;
+  }
+  args[0] = "python3";
+  args[1] = script;
+  for (i = 0; i < argc; i++) args[i + 2] = argv[i];
+  execvp("python3", args);
+  fprintf(stderr, "wsgate: triage: cannot run python3 %s: %s\n", script,
+          strerror(errno));
+  free(args);
+  return 1;
+}
+
 /* One row per command.  A command that documents itself (handles --help)
  * sets options to NULL. */
 static const command commands[] = {
@@ -945,6 +1003,13 @@ static const command commands[] = {
      "Serve WebSocket sessions on a socket, one JSON line per session "
      "(serve --help).",
      "wsgate serve [--listen HOST:PORT] --keys JWKS [--config JSON] ...", NULL},
+    {"gate", exec_gate, 0,
+     "The release gate: build, test, sweep, fuzz, triage, measure; a "
+     "verdict with evidence (gate --help).",
+     "wsgate gate [--budget 10m] [OPTIONS]", NULL},
+    {"triage", cmd_triage, 0,
+     "Reproduce, classify and bucket fuzz crash files (triage --help).",
+     "wsgate triage [OPTIONS] CRASH_FILE_OR_DIR...", NULL},
     {"diags", cmd_diags, 0, "Print the diagnosis table.",
      "wsgate diags [--json | --markdown]", diags_options},
     {"help", cmd_help, 0, "Print the commands, or one command's options.",

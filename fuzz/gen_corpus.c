@@ -523,6 +523,27 @@ static void gen_frames(void) {
   tu_put(&b, &tight, 1); /* too deep for depth 3 */
   stext(&b, "{\"a\":{\"b\":{\"c\":{}}}}");
   emit_free("fuzz_frames", &b);
+  /* Length boundaries: payloads of 125 and 126 bytes (the 7-bit and 16-bit
+   * length forms), each followed by the end of input at a frame boundary;
+   * a close whose short reason follows a full-size control payload of
+   * bytes that are not UTF-8 (the control buffer is reused). */
+  {
+    char t[200], inv[125];
+    size_t n;
+    for (n = 124; n <= 127; n++) {
+      memset(t, 'a', sizeof(t));
+      memcpy(t, "{\"type\":\"ping\",\"x\":\"", 20);
+      memcpy(t + n - 2, "\"}", 2);
+      tu_put(&b, &m, 1);
+      sframe(&b, 0x81, t, n);
+      emit_free("fuzz_frames", &b);
+    }
+    memset(inv, 0xff, sizeof(inv));
+    tu_put(&b, &m, 1);
+    sframe(&b, 0x89, inv, sizeof(inv));
+    sframe(&b, 0x88, "\x03\xe8ok", 4);
+    emit_free("fuzz_frames", &b);
+  }
   /* Raw mode: masked frames as a client writes them, and an unmasked one. */
   m = 0;
   tight = 0;
