@@ -335,6 +335,8 @@ static void gen_jwt(void) {
     fz_token t;
     memset(s, 0, sizeof(s));
     s[FZ_B_KEY] = (uint8_t)k;
+    /* A foreign key's own kid names no key (the forge would not sign). */
+    s[FZ_B_KID] = k < FZ_KEY_SET_COUNT ? 0 : 1;
     fz_token_decode(s, FZ_SPEC_FIXED, 0, &t);
     jwt_seed(0, 0, t.text, t.len);
     if (k < FZ_KEY_SET_COUNT) jwt_seed(8, 7, t.text, t.len);
