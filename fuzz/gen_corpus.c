@@ -372,13 +372,19 @@ static size_t plan_rules(size_t i) {
 /* A token spec for the forge (fuzz/forge.h): key, header alg, kid, header
  * extras, tamper, tamper argument (2 bytes), claims mode, exp, nbf, iat,
  * iss, aud, sub; all zero is a valid HS256 token every policy accepts. */
-static void put_spec(tu_bytes *b, uint8_t key, uint8_t tamper, uint8_t exp) {
+static void put_spec_arg(tu_bytes *b, uint8_t key, uint8_t tamper, unsigned arg,
+                         uint8_t exp) {
   uint8_t spec[14] = {0};
   spec[0] = key;
   spec[4] = tamper;
-  spec[6] = 9;
+  spec[5] = (uint8_t)(arg >> 8);
+  spec[6] = (uint8_t)arg;
   spec[8] = exp;
   tu_put(b, spec, sizeof(spec));
+}
+
+static void put_spec(tu_bytes *b, uint8_t key, uint8_t tamper, uint8_t exp) {
+  put_spec_arg(b, key, tamper, 9, exp);
 }
 
 static void gen_context(void) {
@@ -420,6 +426,12 @@ static void gen_context(void) {
     put_header(&b, F_INTERLEAVE | 1, NULL, one, 1);
     put_spec(&b, 5, 0, 0);
     emit_free("fuzz_context", &b);
+    /* The last bit of every signature flipped (ECDSA's s, RSA's, ...). */
+    for (k = 0; k < 7; k++) {
+      put_header(&b, 0, NULL, NULL, 0);
+      put_spec_arg(&b, k, 1, 0xffff, 0);
+      emit_free("fuzz_context", &b);
+    }
   }
 }
 
