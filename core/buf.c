@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "text.h"
+
 int ws_buf_reserve(ws_buf *b, ws_mem *m, size_t extra) {
   size_t want, cap;
   uint8_t *p;
@@ -30,31 +32,14 @@ int ws_buf_append_str(ws_buf *b, ws_mem *m, const char *s) {
 }
 
 int ws_buf_append_json_str(ws_buf *b, ws_mem *m, const char *s, size_t n) {
-  static const char hex[] = "0123456789abcdef";
   size_t i;
-  /* Worst case every byte becomes \u00XX: reserve once, write in place. */
-  if (n > (SIZE_MAX - 2) / 6 || ws_buf_reserve(b, m, n * 6 + 2) != 0) return -1;
+  /* Worst case every byte is escaped: reserve once, write in place. */
+  if (n > (SIZE_MAX - 2) / WS_JSON_ESCAPE_MAX ||
+      ws_buf_reserve(b, m, n * WS_JSON_ESCAPE_MAX + 2) != 0)
+    return -1;
   b->data[b->len++] = '"';
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    uint8_t *o = b->data + b->len;
-    if (c == '"' || c == '\\') {
-      o[0] = '\\';
-      o[1] = c;
-      b->len += 2;
-    } else if (c < 0x20 || c == 0x7f) {
-      o[0] = '\\';
-      o[1] = 'u';
-      o[2] = '0';
-      o[3] = '0';
-      o[4] = (uint8_t)hex[c >> 4];
-      o[5] = (uint8_t)hex[c & 15];
-      b->len += 6;
-    } else {
-      o[0] = c;
-      b->len += 1;
-    }
-  }
+  for (i = 0; i < n; i++)
+    b->len += ws_json_escape((unsigned char)s[i], (char *)b->data + b->len);
   b->data[b->len++] = '"';
   return 0;
 }

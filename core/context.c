@@ -2,14 +2,19 @@
 
 #include <string.h>
 
+/* Per attribute, from the list (wsgate/attr.h). */
 static const ws_diag attr_diag[WS_ATTR_COUNT_] = {
-    WS_DIAG_CTX_ATTR_USER_ID, WS_DIAG_CTX_ATTR_THREAD_ID,
-    WS_DIAG_CTX_ATTR_WEBSOCKET_CLIENT_ID, WS_DIAG_CTX_ATTR_RUN_ID,
-    WS_DIAG_CTX_ATTR_REQUEST_ID};
+#define ATTR_DIAG_(attr, name, kind, prefix) WS_DIAG_CTX_ATTR_##attr,
+    WS_ATTR_LIST(ATTR_DIAG_)
+#undef ATTR_DIAG_
+};
 
 const char *ws_attr_name(ws_attr attr) {
   static const char *const names[WS_ATTR_COUNT_] = {
-      "user_id", "thread_id", "websocket_client_id", "run_id", "request_id"};
+#define ATTR_NAME_(attr, name, kind, prefix) name,
+      WS_ATTR_LIST(ATTR_NAME_)
+#undef ATTR_NAME_
+  };
   return (unsigned)attr < WS_ATTR_COUNT_ ? names[attr] : NULL;
 }
 
@@ -114,8 +119,11 @@ static ws_diag gen_id(const ws_env *env, ws_id_kind kind, char *buf,
 
 ws_diag ws_context_build(ws_mem *m, const ws_env *env, const char *user_id,
                          size_t len, ws_outcome *trail, ws_context **out) {
-  static const ws_id_kind kinds[] = {WS_ID_THREAD, WS_ID_WEBSOCKET_CLIENT,
-                                     WS_ID_RUN, WS_ID_REQUEST};
+  static const ws_id_kind kinds[] = {
+#define ID_KIND_(attr, name, kind, prefix) WS_ID_##kind,
+      WS_ID_LIST(ID_KIND_)
+#undef ID_KIND_
+  };
   ws_context *ctx;
   ws_diag d = WS_DIAG_NONE;
   size_t i;
@@ -167,10 +175,10 @@ void ws_context_free(ws_mem *m, ws_context *ctx) {
 
 static const char *kind_prefix(ws_id_kind k) {
   switch (k) {
-    case WS_ID_THREAD: return "thread";
-    case WS_ID_WEBSOCKET_CLIENT: return "wsc";
-    case WS_ID_RUN: return "run";
-    case WS_ID_REQUEST: return "req";
+#define ID_PREFIX_(attr, name, kind, prefix) \
+  case WS_ID_##kind: return prefix;
+    WS_ID_LIST(ID_PREFIX_)
+#undef ID_PREFIX_
   }
   return "id";
 }

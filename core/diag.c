@@ -1,4 +1,5 @@
-/* The diagnosis table (STYLE 6): one row per code, built from WS_DIAG_LIST. */
+/* The diagnosis table (POLICY §7.6): one row per code, built from WS_DIAG_LIST.
+ */
 #include <string.h>
 
 #include "wsgate/diag.h"

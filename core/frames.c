@@ -5,10 +5,14 @@
  * It rejects by itself (WSLAY_ERR_PROTO) a fragmented control frame, a
  * control payload over 125 bytes and an extended length that is not minimal
  * or has its top bit set (RFC 6455 5.2, 5.5) — one error code for all three,
- * so they share FRAME_BAD_HEADER.  Everything else the RFC asks of a server
- * is checked here: masking, RSV, opcodes, fragmentation order, message size,
- * UTF-8, close payloads.  (We use the frame API rather than the event API,
- * whose context leaks on two of its allocation-failure paths.)
+ * so they share FRAME_BAD_HEADER.  wslay judges a header only when it hands
+ * the frame over, with its first payload byte, so a small header tracker here
+ * reads every header first and makes all header checks (those three
+ * included) at the byte that completes them.  Everything else the RFC asks
+ * of a server is checked here too: masking, RSV, opcodes, fragmentation
+ * order, message size, UTF-8, close payloads.  (We use the frame API rather
+ * than the event API, whose context leaks on two of its allocation-failure
+ * paths.)
  *
  * Sans-IO: ws_frames_recv points wslay's recv callback at the caller's bytes
  * and runs wslay until it wants more; server frames are appended to a
@@ -61,8 +65,19 @@ struct ws_frames {
   uint64_t fed;
   uint64_t framed;
 
-  /* The frame being received (set at its first piece). */
-  uint64_t cur_left; /* payload bytes still due */
+  /* The header tracker: the current frame's header bytes as they arrive,
+   * then how many of its payload bytes the stream still owes.  It follows
+   * the caller's bytes one step ahead of wslay (see ws_frames_recv). */
+  uint8_t hdr[14];   /* 2 + 8 (64-bit length) + 4 (mask key) */
+  uint8_t hdr_have;  /* header bytes seen */
+  uint8_t hdr_ext;   /* 0, 2 or 8 extended length bytes (known at 2) */
+  uint8_t hdr_len;   /* whole header (known at 2) */
+  uint8_t in_header; /* 1: reading a header; 0: skipping its payload */
+  uint64_t pay_left; /* payload bytes of this frame not yet fed */
+
+  /* The frame being received (set when its header is complete). */
+  uint64_t cur_len;  /* payload length from the header */
+  uint64_t cur_left; /* payload bytes still due from wslay */
   uint64_t cur_size; /* header + payload bytes on the wire */
   uint8_t cur_opcode;
   uint8_t cur_fin;
@@ -82,6 +97,12 @@ struct ws_frames {
   uint16_t peer_close;
   ws_diag ended; /* sticky once set (STYLE 7) */
 };
+
+/* A frame header as the tracker decoded it (RFC 6455 5.2). */
+typedef struct frame_hdr {
+  uint8_t fin, rsv, opcode, masked;
+  uint64_t len;
+} frame_hdr;
 
 /* ---- wslay callbacks ----------------------------------------------------- */
 
@@ -120,8 +141,8 @@ static int frames_genmask_cb(uint8_t *buf, size_t len, void *ud) {
   return -1;
 }
 
-/* Wire size of a frame header (RFC 6455 5.2).  Exact for received frames
- * because wslay rejects lengths that are not minimally encoded. */
+/* Wire size of a server frame header (RFC 6455 5.2: minimal length
+ * encoding). */
 static uint64_t header_len(uint64_t payload, int masked) {
   uint64_t n = payload < 126 ? 2 : payload <= 0xffff ? 4 : 10;
   return masked ? n + 4 : n;
@@ -132,16 +153,16 @@ static uint64_t header_len(uint64_t payload, int masked) {
 /* One fin, unmasked frame through wslay_frame_send.  The output room is
  * reserved before wslay is called, so an allocation failure leaves wslay's
  * output state untouched (it would otherwise keep a half-sent header and
- * prepend it to the next frame).  Returns 0, -1 (allocation), -2 (wslay). */
-static int frames_send(ws_frames *f, uint8_t opcode, const uint8_t *p,
-                       size_t n) {
+ * prepend it to the next frame). */
+static ws_frames_send_rc frames_send(ws_frames *f, uint8_t opcode,
+                                     const uint8_t *p, size_t n) {
   struct wslay_frame_iocb io;
   size_t hdr = (size_t)header_len(n, 0);
   size_t before = f->out->len;
   ssize_t r;
-  if (f->send_broken) return -2;
-  if (n > SIZE_MAX - hdr) return -1;
-  if (ws_buf_reserve(f->out, f->m, hdr + n) != 0) return -1;
+  if (f->send_broken) return WS_FRAMES_SEND_BROKEN;
+  if (n > SIZE_MAX - hdr) return WS_FRAMES_SEND_NOMEM;
+  if (ws_buf_reserve(f->out, f->m, hdr + n) != 0) return WS_FRAMES_SEND_NOMEM;
   memset(&io, 0, sizeof(io));
   io.fin = 1;
   io.opcode = opcode;
@@ -153,13 +174,14 @@ static int frames_send(ws_frames *f, uint8_t opcode, const uint8_t *p,
   if (r < 0 || (size_t)r != n || f->out->len != before + hdr + n) {
     f->out->len = before; /* never leave half a frame queued */
     f->send_broken = 1;
-    return -2;
+    return WS_FRAMES_SEND_BROKEN;
   }
-  return 0;
+  return WS_FRAMES_SENT;
 }
 
-int ws_frames_send_text(ws_frames *f, const uint8_t *p, size_t n) {
-  if (!f || (!p && n)) return -1;
+ws_frames_send_rc ws_frames_send_text(ws_frames *f, const uint8_t *p,
+                                      size_t n) {
+  if (!f || (!p && n)) return WS_FRAMES_SEND_BAD_ARG;
   return frames_send(f, OP_TEXT, p, n);
 }
 
@@ -198,17 +220,18 @@ static int close_code_valid(uint16_t code) {
   return code >= 3000 && code <= 4999;
 }
 
-/* Called once per frame, at its first piece: every check that needs only the
- * header (RFC 6455 5.1-5.5), before any payload byte is used. */
-static ws_diag frame_start(ws_frames *f, const struct wslay_frame_iocb *io) {
+/* Called once per frame, when the tracker has its whole header (before wslay
+ * has seen any payload byte): every check that needs only the header
+ * (RFC 6455 5.1-5.5) except those ws_frames_recv's tracker made already. */
+static ws_diag frame_start(ws_frames *f, const frame_hdr *io) {
   f->in_frame = 1;
   f->cur_opcode = io->opcode;
   f->cur_fin = io->fin;
-  f->cur_left = io->payload_length;
-  f->cur_size = header_len(io->payload_length, io->mask) + io->payload_length;
+  f->cur_len = f->cur_left = io->len;
+  f->cur_size = f->hdr_len + io->len;
 
   /* RFC 6455 5.1: a server must fail the connection on an unmasked frame. */
-  if (!io->mask) return WS_DIAG_FRAME_UNMASKED;
+  if (!io->masked) return WS_DIAG_FRAME_UNMASKED;
   /* RFC 6455 5.2: no extension is negotiated, so RSV1-3 must be 0. */
   if (io->rsv) return WS_DIAG_FRAME_RSV;
 
@@ -228,7 +251,7 @@ static ws_diag frame_start(ws_frames *f, const struct wslay_frame_iocb *io) {
       break;
     case OP_CLOSE:
       /* RFC 6455 5.5.1: a close body, if any, starts with a 2-byte code. */
-      if (io->payload_length == 1) return WS_DIAG_FRAME_CLOSE_PAYLOAD;
+      if (io->len == 1) return WS_DIAG_FRAME_CLOSE_PAYLOAD;
       f->ctrl_len = 0;
       return WS_DIAG_NONE;
     case OP_PING:
@@ -240,13 +263,12 @@ static ws_diag frame_start(ws_frames *f, const struct wslay_frame_iocb *io) {
 
   /* Data frame of the text message.  The message so far is entirely in
    * f->msg (earlier fragments are complete), and never above the limit, so
-   * the subtraction cannot wrap.  Judged on the header's length as soon as
-   * wslay hands the frame over (with its first payload byte), before any
-   * payload is buffered: a 2^62-byte header is refused at once. */
-  if (io->payload_length > f->max_message - f->msg.len)
-    return WS_DIAG_FRAME_TOO_BIG;
-  if (io->payload_length > 0) {
-    uint64_t want = io->payload_length;
+   * the subtraction cannot wrap.  Judged on the header's length the moment
+   * the header is complete, before any payload byte: a 2^62-byte header is
+   * refused at once. */
+  if (io->len > f->max_message - f->msg.len) return WS_DIAG_FRAME_TOO_BIG;
+  if (io->len > 0) {
+    uint64_t want = io->len;
     if (want > PREALLOC_MAX) want = PREALLOC_MAX;
     if (ws_buf_reserve(&f->msg, f->m, (size_t)want) != 0)
       return WS_DIAG_FRAME_NOMEM;
@@ -289,7 +311,7 @@ static ws_diag frame_close(ws_frames *f) {
 /* The current frame is complete. */
 static ws_diag frame_end(ws_frames *f) {
   ws_diag d = WS_DIAG_NONE;
-  int r;
+  ws_frames_send_rc r;
   f->in_frame = 0;
   f->framed += f->cur_size;
   switch (f->cur_opcode) {
@@ -307,8 +329,8 @@ static ws_diag frame_end(ws_frames *f) {
     case OP_PING:
       /* RFC 6455 5.5.3: a pong carries the ping's payload. */
       r = frames_send(f, OP_PONG, f->ctrl, f->ctrl_len);
-      if (r == -1) return WS_DIAG_FRAME_NOMEM;
-      if (r != 0) return WS_DIAG_FRAME_INTERNAL;
+      if (r == WS_FRAMES_SEND_NOMEM) return WS_DIAG_FRAME_NOMEM;
+      if (r != WS_FRAMES_SENT) return WS_DIAG_FRAME_INTERNAL;
       return WS_DIAG_NONE;
     case OP_PONG:
       /* RFC 6455 5.5.3: an unsolicited pong needs no answer. */
@@ -319,35 +341,26 @@ static ws_diag frame_end(ws_frames *f) {
   }
 }
 
+/* A piece of the current frame from wslay.  The tracker started the frame
+ * from the same header bytes; wslay must agree with it. */
 static ws_diag frame_piece(ws_frames *f, const struct wslay_frame_iocb *io) {
   ws_diag d;
-  if (!f->in_frame) {
-    d = frame_start(f, io);
-    if (d != WS_DIAG_NONE) return d;
-  }
-  if (io->data_length > f->cur_left) return WS_DIAG_FRAME_INTERNAL;
+  if (!f->in_frame || io->opcode != f->cur_opcode || io->fin != f->cur_fin ||
+      io->payload_length != f->cur_len || io->data_length > f->cur_left)
+    return WS_DIAG_FRAME_INTERNAL;
   f->cur_left -= io->data_length;
   d = frame_data(f, io->data, io->data_length);
   if (d != WS_DIAG_NONE) return d;
   return f->cur_left == 0 ? frame_end(f) : WS_DIAG_NONE;
 }
 
-ws_diag ws_frames_recv(ws_frames *f, const uint8_t *in, size_t len) {
+/* Runs wslay over p[0..n) until it wants more bytes; each frame piece it
+ * hands over goes to frame_piece. */
+static ws_diag wslay_run(ws_frames *f, const uint8_t *p, size_t n) {
   ws_diag d = WS_DIAG_NONE;
-  if (!f) return WS_DIAG_FRAME_INTERNAL;
-  if (f->ended != WS_DIAG_NONE) return f->ended;
-  /* on_text runs inside this loop, between two wslay_frame_recv calls; a
-   * nested call would replace the input window under wslay's feet.  Refused
-   * without touching the loop's state. */
-  if (f->in_recv) return WS_DIAG_FRAME_INTERNAL;
-  if (!in && len) {
-    d = WS_DIAG_FRAME_INTERNAL;
-    goto out;
-  }
-  f->in = in;
-  f->in_len = len;
+  f->in = p;
+  f->in_len = n;
   f->in_pos = 0;
-  f->in_recv = 1;
   for (;;) {
     struct wslay_frame_iocb io;
     size_t pos = f->in_pos;
@@ -367,6 +380,8 @@ ws_diag ws_frames_recv(ws_frames *f, const uint8_t *in, size_t len) {
       continue;
     }
     if (r == WSLAY_ERR_PROTO) {
+      /* The tracker refuses every header wslay refuses, first; kept so a
+       * disagreement is still the row wslay means. */
       d = WS_DIAG_FRAME_BAD_HEADER;
       break;
     }
@@ -379,6 +394,121 @@ ws_diag ws_frames_recv(ws_frames *f, const uint8_t *in, size_t len) {
   }
   f->in = NULL;
   f->in_len = f->in_pos = 0;
+  return d;
+}
+
+/* ---- the header tracker --------------------------------------------------
+ *
+ * wslay hands a frame over only with its header and, for a non-empty
+ * payload, at least one payload byte, so judging headers on wslay's pieces
+ * would leave a header alone unjudged until the next byte.  The tracker reads
+ * the same bytes first: it collects each header, and decides at the byte that
+ * completes each part of it - the first two bytes (a fragmented control frame
+ * or a control length over 125: RFC 6455 5.5), the extended length (not
+ * minimal, or its top bit set: 5.2), the whole header (frame_start) - before
+ * wslay is given those bytes.  Then it counts the payload through to the
+ * next header.  These are the same FRAME_BAD_HEADER cases wslay refuses, at
+ * the same bytes, so the documented order is unchanged. */
+
+static void hdr_reset(ws_frames *f) {
+  f->in_header = 1;
+  f->hdr_have = 0;
+  f->hdr_ext = 0;
+  f->hdr_len = 2;
+}
+
+/* The decision at hdr_have bytes of header, if that is a decision point. */
+static ws_diag hdr_decide(ws_frames *f) {
+  const uint8_t *h = f->hdr;
+  frame_hdr fh;
+  uint8_t len7 = h[1] & 0x7f;
+  int i;
+  fh.fin = h[0] >> 7;
+  fh.rsv = (h[0] >> 4) & 7;
+  fh.opcode = h[0] & 0x0f;
+  fh.masked = h[1] >> 7;
+  if (f->hdr_have == 2) {
+    /* RFC 6455 5.5: opcodes 0x8-0xF are control frames: never fragmented,
+     * payload at most 125 (so never an extended length). */
+    if ((fh.opcode & 0x8) && (!fh.fin || len7 > CTRL_MAX))
+      return WS_DIAG_FRAME_BAD_HEADER;
+    f->hdr_ext = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+    f->hdr_len = (uint8_t)(2 + f->hdr_ext + (fh.masked ? 4 : 0));
+  }
+  fh.len = len7;
+  if (f->hdr_ext && f->hdr_have >= 2 + f->hdr_ext) {
+    fh.len = 0;
+    for (i = 0; i < f->hdr_ext; i++) fh.len = fh.len << 8 | h[2 + i];
+    /* RFC 6455 5.2: the minimal number of bytes must be used, and the
+     * 64-bit form's most significant bit must be 0. */
+    if (f->hdr_have == 2 + f->hdr_ext &&
+        (f->hdr_ext == 2 ? fh.len < 126
+                         : fh.len <= 0xffff || fh.len >> 63 != 0))
+      return WS_DIAG_FRAME_BAD_HEADER;
+  }
+  if (f->hdr_have < f->hdr_len) return WS_DIAG_NONE;
+  f->in_header = 0;
+  f->pay_left = fh.len;
+  return frame_start(f, &fh);
+}
+
+/* Takes header bytes from p[0..n) up to the end of the header, deciding at
+ * each point on the way; returns how many were taken (all of them belong to
+ * the header).  *d is the first decision that ends the session. */
+static size_t hdr_take(ws_frames *f, const uint8_t *p, size_t n, ws_diag *d) {
+  size_t taken = 0;
+  *d = WS_DIAG_NONE;
+  while (taken < n && f->in_header) {
+    /* The next decision point: byte 2, the end of the extended length, the
+     * end of the header. */
+    size_t next = f->hdr_have < 2                ? 2
+                  : f->hdr_have < 2 + f->hdr_ext ? 2u + f->hdr_ext
+                                                 : f->hdr_len;
+    size_t k = next - f->hdr_have;
+    if (k > n - taken) k = n - taken;
+    memcpy(f->hdr + f->hdr_have, p + taken, k);
+    f->hdr_have = (uint8_t)(f->hdr_have + k);
+    taken += k;
+    if (f->hdr_have == next) {
+      *d = hdr_decide(f);
+      if (*d != WS_DIAG_NONE) break;
+    }
+  }
+  return taken;
+}
+
+ws_diag ws_frames_recv(ws_frames *f, const uint8_t *in, size_t len) {
+  ws_diag d = WS_DIAG_NONE;
+  size_t pos = 0, n;
+  if (!f) return WS_DIAG_FRAME_INTERNAL;
+  if (f->ended != WS_DIAG_NONE) return f->ended;
+  /* on_text runs inside this loop, between two wslay_frame_recv calls; a
+   * nested call would replace the input window under wslay's feet.  Refused
+   * without touching the loop's state. */
+  if (f->in_recv) return WS_DIAG_FRAME_INTERNAL;
+  if (!in && len) {
+    d = WS_DIAG_FRAME_INTERNAL;
+    goto out;
+  }
+  f->in_recv = 1;
+  /* The input goes to wslay in pieces that end where a header does, so the
+   * tracker can judge a header (and frame_start record the frame) before
+   * wslay sees it, with every earlier frame already through wslay. */
+  while (pos < len) {
+    if (f->in_header) {
+      n = hdr_take(f, in + pos, len - pos, &d);
+      if (d != WS_DIAG_NONE) break;
+      if (!f->in_header && f->pay_left == 0) hdr_reset(f);
+    } else {
+      n = len - pos;
+      if (n > f->pay_left) n = (size_t)f->pay_left;
+      f->pay_left -= n;
+      if (f->pay_left == 0) hdr_reset(f);
+    }
+    d = wslay_run(f, in + pos, n);
+    pos += n;
+    if (d != WS_DIAG_NONE) break;
+  }
   f->in_recv = 0;
 out:
   f->ended = d;
@@ -433,6 +563,7 @@ int ws_frames_new(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
   f->out = out;
   f->h = *h;
   f->max_message = max_message_bytes;
+  hdr_reset(f);
   if (frames_wslay_init(f) != 0) goto out_free;
   *out_f = f;
   f = NULL;

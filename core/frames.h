@@ -4,19 +4,26 @@
  * Server side: client frames must be masked, server frames are not.  Text
  * messages are reassembled across fragments, checked as UTF-8 as bytes
  * arrive, and bounded by max_message_bytes (checked from the frame header,
- * before the payload is read).  Control frames may interleave with
- * fragments; ping gets a pong with the same payload, pong is ignored, close
- * is validated (RFC 6455 5.5.1, 7.4) and reported.
+ * as soon as it is complete, before any payload byte).  Control frames may
+ * interleave with fragments; ping gets a pong with the same payload, pong is
+ * ignored, close is validated (RFC 6455 5.5.1, 7.4) and reported.
  *
- * Checks made when a frame's header is first seen, in this order:
- *   FRAME_BAD_HEADER   (wslay: fragmented control frame, control payload
- *                       over 125, extended length not minimal or MSB set)
+ * Checks made on a frame's header, in this order, each at the byte that
+ * completes what it needs (never later than the header's last byte, with or
+ * without payload bytes after it, however the input is split):
+ *   FRAME_BAD_HEADER   (fragmented control frame or control payload over
+ *                       125: at the header's second byte; extended length
+ *                       not minimal or MSB set: at its last length byte)
+ *   then, when the whole header (mask key included) is in:
  *   FRAME_UNMASKED, FRAME_RSV, FRAME_OPCODE,
  *   FRAME_CONTINUATION / FRAME_INTERLEAVED, FRAME_BINARY, FRAME_CLOSE_PAYLOAD,
  *   FRAME_TOO_BIG (bytes of the message so far + this frame's length).
- * wslay hands a frame over only once its header and (for a non-empty
- * payload) at least one payload byte are in, so a header alone is only
- * judged when the next byte arrives; at end of input it is FRAME_TRUNCATED.
+ * Opcodes 0x8-0xF count as control frames (RFC 6455 5.5), reserved ones too.
+ * Payload checks follow: FRAME_UTF8 at the first byte that cannot continue
+ * valid UTF-8 (the state carries across fragments; a message ending inside a
+ * character fails at its final frame's end); a close frame's code
+ * (FRAME_CLOSE_CODE) and then its reason (FRAME_CLOSE_UTF8) when the close
+ * frame is complete.
  * Every diagnosis depends only on the bytes fed so far, never on how they
  * were split between calls.
  *
@@ -78,12 +85,20 @@ uint16_t ws_frames_peer_close(const ws_frames *f);
  * returns that diagnosis. */
 ws_diag ws_frames_eof(const ws_frames *f);
 
+/* What ws_frames_send_text did. */
+typedef enum ws_frames_send_rc {
+  WS_FRAMES_SENT = 0,         /* the frame is queued on out */
+  WS_FRAMES_SEND_NOMEM = -1,  /* an allocation failed: out unchanged, the
+                                 loop stays usable (diagnose FRAME_NOMEM) */
+  WS_FRAMES_SEND_BROKEN = -2, /* wslay failed unexpectedly: out unchanged,
+                                 every later send on this loop says so too
+                                 (diagnose FRAME_INTERNAL) */
+  WS_FRAMES_SEND_BAD_ARG = -3 /* f NULL, or p NULL with n > 0: nothing done */
+} ws_frames_send_rc;
+
 /* Queues one unfragmented, unmasked text frame (RFC 6455 5.1: server frames
- * are never masked) at the end of *out.  p may be NULL when n is 0.
- * Returns 0; -1 when an allocation failed (out unchanged; the loop stays
- * usable); -2 when wslay failed unexpectedly (out unchanged; every later send
- * on this loop returns -2: diagnose FRAME_INTERNAL). */
-int ws_frames_send_text(ws_frames *f, const uint8_t *p, size_t n);
+ * are never masked) at the end of *out.  p may be NULL when n is 0. */
+ws_frames_send_rc ws_frames_send_text(ws_frames *f, const uint8_t *p, size_t n);
 
 /* Encodes a server close frame (code + reason, reason cut to its longest
  * valid UTF-8 prefix of at most 123 bytes) into out without allocating;

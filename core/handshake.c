@@ -13,6 +13,7 @@
 #include "b64.h"
 #include "buf.h"
 #include "crypto.h"
+#include "text.h"
 
 /* ---- byte classes ---- */
 
@@ -310,11 +311,11 @@ static void proto_feed(proto_state *ps, const ws_config *cfg, ws_str v) {
 
 /* ---- request target (RFC 9112 3.2.1, RFC 3986) ---- */
 
-/* origin-form = absolute-path [ "?" query ]: starts with '/', no fragment,
- * every '%' starts a pct-encoded triplet, nothing outside pchar / '/' / '?'. */
-static int target_ok(const char *p, size_t n) {
+/* The bytes after the authority: path-abempty [ "?" query ], no fragment,
+ * every '%' starts a pct-encoded triplet, nothing outside pchar / '/' /
+ * '?'. */
+static int path_query_ok(const char *p, size_t n) {
   size_t i;
-  if (n == 0 || p[0] != '/') return 0;
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)p[i];
     if (c == '%') {
@@ -326,6 +327,84 @@ static int target_ok(const char *p, size_t n) {
       return 0;
     }
   }
+  return 1;
+}
+
+/* origin-form = absolute-path [ "?" query ] (RFC 9112 3.2.1). */
+static int target_ok(const char *p, size_t n) {
+  return n > 0 && p[0] == '/' && path_query_ok(p, n);
+}
+
+/* RFC 3986 2.3 unreserved and 2.2 sub-delims: what a reg-name is made of
+ * (with pct-encoded triplets). */
+static int is_host_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || (c && strchr("-._~!$&'()*+,;=", c));
+}
+
+/* uri-host [ ":" port ] (RFC 9112 3.2 Host; RFC 3986 3.2.2, 3.2.3), which
+ * is also what the authority of an absolute-form target may be: a userinfo
+ * ("user@host") is refused (RFC 9110 4.2.4: treat it as an error), as is an
+ * empty host (a ws or wss URI always has one, RFC 6455 3), whitespace, and a
+ * port that is not a number of at most 65535. */
+static int authority_ok(const char *p, size_t n) {
+  size_t i = 0, digits;
+  unsigned long port = 0;
+  if (n == 0) return 0;
+  if (p[0] == '[') {
+    /* IP-literal: IPv6address or IPvFuture, by the bytes they may hold. */
+    for (i = 1; i < n && p[i] != ']'; i++)
+      if (!is_host_char((unsigned char)p[i]) && p[i] != ':') return 0;
+    if (i >= n || i == 1) return 0;
+    i++;
+  } else {
+    for (; i < n && p[i] != ':'; i++) {
+      if (p[i] == '%') {
+        if (i + 2 >= n || !is_cls((unsigned char)p[i + 1], C_HEX) ||
+            !is_cls((unsigned char)p[i + 2], C_HEX))
+          return 0;
+        i += 2;
+      } else if (!is_host_char((unsigned char)p[i])) {
+        return 0;
+      }
+    }
+    if (i == 0) return 0;
+  }
+  if (i == n) return 1;
+  if (p[i++] != ':') return 0;
+  /* port = *DIGIT: empty is allowed by the grammar (RFC 3986 3.2.3). */
+  for (digits = 0; i < n; i++, digits++) {
+    if (p[i] < '0' || p[i] > '9' || digits == 5) return 0;
+    port = port * 10 + (unsigned long)(p[i] - '0');
+  }
+  return port <= 65535;
+}
+
+/* absolute-form (RFC 9112 3.2.2; RFC 6455 4.2.1 allows it): scheme "://"
+ * authority path-abempty [ "?" query ], for the schemes a WebSocket
+ * handshake can be addressed with (ws, wss, and http, https for the
+ * request as HTTP sees it; case-insensitive, RFC 3986 3.1).  Sets
+ * *authority and *rest (the path and query; may be empty).  Returns 1
+ * when target has this form, 0 when it does not look like it, -1 when it
+ * does but is invalid. */
+static int absolute_form(const char *p, size_t n, ws_str *authority,
+                         ws_str *rest) {
+  static const char *const schemes[] = {"ws", "wss", "http", "https"};
+  size_t i, sn = 0, a;
+  for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+    size_t k = strlen(schemes[i]);
+    if (n > k + 3 && eq_ci(p, k, schemes[i], k) && memcmp(p + k, "://", 3) == 0)
+      sn = k + 3;
+  }
+  if (sn == 0) return 0;
+  for (a = sn; a < n && p[a] != '/' && p[a] != '?'; a++) {
+  }
+  authority->p = p + sn;
+  authority->n = a - sn;
+  rest->p = p + a;
+  rest->n = n - a;
+  if (!authority_ok(authority->p, authority->n)) return -1;
+  if (!path_query_ok(rest->p, rest->n)) return -1;
   return 1;
 }
 
@@ -439,16 +518,23 @@ static const char *parse_request_line(const char *p, const char *end,
     *d = WS_DIAG_HS_METHOD;
     return NULL;
   }
-  if (!target_ok(hs->target.p, hs->target.n)) {
-    *d = WS_DIAG_HS_TARGET;
-    return NULL;
-  }
   {
-    const char *q = memchr(hs->target.p, '?', hs->target.n);
-    hs->path.p = hs->target.p;
-    hs->path.n = q ? (size_t)(q - hs->target.p) : hs->target.n;
-    hs->query.p = q ? q + 1 : hs->target.p + hs->target.n;
-    hs->query.n = q ? hs->target.n - hs->path.n - 1 : 0;
+    ws_str pq = hs->target; /* path and query */
+    const char *q;
+    int abs = absolute_form(hs->target.p, hs->target.n, &hs->authority, &pq);
+    if (abs < 0 || (abs == 0 && !target_ok(pq.p, pq.n))) {
+      *d = WS_DIAG_HS_TARGET;
+      return NULL;
+    }
+    q = memchr(pq.p, '?', pq.n);
+    hs->path.p = pq.p;
+    hs->path.n = q ? (size_t)(q - pq.p) : pq.n;
+    hs->query.p = q ? q + 1 : pq.p + pq.n;
+    hs->query.n = q ? pq.n - hs->path.n - 1 : 0;
+    if (hs->path.n == 0) { /* "ws://host" or "ws://host?q": the path is / */
+      hs->path.p = "/";
+      hs->path.n = 1;
+    }
   }
   return v + 10;
 
@@ -541,11 +627,14 @@ ws_diag ws_handshake_parse(ws_mem *m, const ws_config *cfg, const char *head,
   }
 
   /* Cross-header checks, in the order handshake.h documents. */
-  if (!(seen & (1u << H_HOST))) {
+  /* RFC 9112 3.2: a request without Host, or whose Host is not a valid
+   * host[:port], MUST get a 400.  With an absolute-form target the server
+   * uses the target's authority instead of Host (RFC 9112 3.2.2). */
+  if (!(seen & (1u << H_HOST)) || !authority_ok(val[H_HOST].p, val[H_HOST].n)) {
     d = WS_DIAG_HS_HOST;
     goto out;
   }
-  h.host = val[H_HOST];
+  h.host = h.authority.p ? h.authority : val[H_HOST];
   if (!upgrade_ok) {
     d = WS_DIAG_HS_UPGRADE;
     goto out;
@@ -608,7 +697,7 @@ ws_diag ws_handshake_parse(ws_mem *m, const ws_config *cfg, const char *head,
     goto out;
   }
 
-  /* Token sources, first found wins (CONTRACT 3). */
+  /* Token sources, first found wins (POLICY §3). */
   if ((seen & (1u << H_AUTHORIZATION)) &&
       bearer_token(val[H_AUTHORIZATION], &h.token)) {
     h.token_source = WS_TOKEN_AUTHORIZATION;
@@ -707,33 +796,19 @@ ws_diag ws_handshake_accept(ws_mem *m, const ws_handshake *hs,
 
 /* ---- error responses ---- */
 
-typedef struct wbuf {
-  char *p;
-  size_t n, cap;
-  int over;
-} wbuf;
+/* On the one text writer (text.h): bytes, no NUL; 0 when they do not fit. */
+typedef ws_text wbuf;
 
 static void w_put(wbuf *w, const char *s, size_t n) {
-  if (w->over || n > w->cap - w->n) {
-    w->over = 1;
-    return;
-  }
-  memcpy(w->p + w->n, s, n);
-  w->n += n;
+  ws_text_put(w, s, n);
 }
 
 static void w_str(wbuf *w, const char *s) {
-  w_put(w, s, strlen(s));
+  ws_text_puts(w, s);
 }
 
 static void w_uint(wbuf *w, size_t v) {
-  char t[24];
-  size_t i = sizeof(t);
-  do {
-    t[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  w_put(w, t + i, sizeof(t) - i);
+  ws_text_int(w, (long long)v);
 }
 
 static const char *reason_phrase(int status) {
@@ -743,6 +818,7 @@ static const char *reason_phrase(int status) {
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -759,10 +835,7 @@ size_t ws_http_error_response(ws_diag d, const char *reason, char *out,
   wbuf w;
 
   if (!info || !(phrase = reason_phrase(info->http_status)) || !out) return 0;
-  w.p = out;
-  w.n = 0;
-  w.cap = cap;
-  w.over = 0;
+  ws_text_init(&w, out, cap);
   w_str(&w, "HTTP/1.1 ");
   w_uint(&w, (size_t)info->http_status);
   w_put(&w, " ", 1);
@@ -792,5 +865,5 @@ size_t ws_http_error_response(ws_diag d, const char *reason, char *out,
   }
   w_put(&w, "\r\n", 2);
   w_put(&w, reason ? reason : "", blen);
-  return w.over ? 0 : w.n;
+  return ws_text_fits(&w) ? w.len : 0;
 }

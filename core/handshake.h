@@ -59,10 +59,13 @@ typedef enum ws_token_source {
 
 typedef struct ws_handshake {
   ws_str method, target, path, query; /* query: after '?', empty if none */
-  int http_minor;                     /* 1 for HTTP/1.1 */
-  ws_str host;                        /* Host value (may be empty) */
-  ws_str key;                         /* Sec-WebSocket-Key, validated */
-  ws_str origin;                      /* empty when absent */
+  /* authority of an absolute-form target ("ws://host:port/path"), empty for
+   * origin-form; path is then what follows it ("/" when nothing does) */
+  ws_str authority;
+  int http_minor;     /* 1 for HTTP/1.1 */
+  ws_str host;        /* the target's authority if any, else the Host value */
+  ws_str key;         /* Sec-WebSocket-Key, validated */
+  ws_str origin;      /* empty when absent */
   ws_str subprotocol; /* selected, or empty: points into the head */
   ws_token_source token_source;
   ws_str token;    /* points into the head, or into token_buf */
@@ -80,8 +83,11 @@ typedef struct ws_handshake {
  *     and a version not of the form HTTP/D.D);
  *  2. HTTP/1.x with x >= 1: HS_HTTP_VERSION;
  *  3. method exactly "GET" (case-sensitive, RFC 9110 9.1): HS_METHOD;
- *  4. origin-form target (RFC 9112 3.2.1): starts with '/', only RFC 3986
- *     pchar / '/' / '?' bytes, valid %XX, no '#': HS_TARGET;
+ *  4. target (RFC 9112 3.2): origin-form (RFC 9112 3.2.1) starting with
+ *     '/', or absolute-form (3.2.2) "ws://", "wss://", "http://" or
+ *     "https://" (scheme case-insensitive), an authority valid as in 6, then
+ *     an optional path and query; path and query hold only RFC 3986 pchar /
+ *     '/' / '?' bytes, valid %XX, no '#': HS_TARGET;
  *  5. each header line, in order: a line starting with SP/HTAB:
  *     HS_OBS_FOLD; not `token ":" OWS *(VCHAR / SP / HTAB / obs-text) OWS`
  *     (whitespace before the colon included): HS_HEADER_SYNTAX (a control
@@ -89,7 +95,10 @@ typedef struct ws_handshake {
  *     HS_BAD_BYTE); more than cfg->max_headers lines: HS_TOO_MANY_HEADERS;
  *     a second Host, Sec-WebSocket-Key, Sec-WebSocket-Version,
  *     Authorization, Origin or Content-Length: HS_DUPLICATE_HEADER;
- *  6. Host missing: HS_HOST;
+ *  6. Host missing, or its value not uri-host [":" port] (RFC 9112 3.2,
+ *     RFC 3986 3.2.2: reg-name, IPv4 or [IP-literal]; no userinfo, no
+ *     whitespace, port digits only and at most 65535; an empty value is
+ *     refused too, a WebSocket URI always has a host): HS_HOST;
  *  7. Upgrade lists no "websocket": HS_UPGRADE;
  *  8. Connection lists no "upgrade": HS_CONNECTION;
  *  9. Sec-WebSocket-Key missing: HS_KEY_MISSING; not canonical padded
@@ -99,7 +108,7 @@ typedef struct ws_handshake {
  * 12. cfg->origins_set and Origin missing or not in cfg->origins (ASCII
  *     case-insensitive): HS_ORIGIN;
  * 13. Sec-WebSocket-Protocol not a list of tokens: HS_PROTOCOL_SYNTAX;
- * 14. token extraction, first source found wins (CONTRACT 3):
+ * 14. token extraction, first source found wins (POLICY §3):
  *     `Authorization: Bearer <t>` (scheme case-insensitive, <t> trimmed of
  *     SP/HTAB, may be empty; another scheme is not a source); then the first
  *     Sec-WebSocket-Protocol pair `bearer, <t>` ("bearer" exact, the element

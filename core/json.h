@@ -1,9 +1,11 @@
 /* cJSON adapter: the only core file that includes cJSON (json.c).
  *
- * Parsing is bounded: the input is pre-scanned for size, nesting depth and
- * member count before cJSON sees it, strings must be valid UTF-8, and an
- * object with a duplicate member name is rejected (RFC 7515 4: a JOSE header
- * with duplicates must be rejected; we apply the same rule everywhere).
+ * Parsing is bounded: before cJSON sees the input, a pre-scan checks its
+ * length and nesting depth (ws_json_limits) and rejects invalid UTF-8, and
+ * raw control bytes and \u0000 inside strings.  Duplicate member names are
+ * found after cJSON has parsed (cJSON keeps them): an object with one is
+ * rejected (RFC 7515 4: a JOSE header with duplicates must be rejected; we
+ * apply the same rule everywhere).
  * Because cJSON reports an allocation failure exactly like a syntax error,
  * ws_json_parse tells them apart with the session's failure counter. */
 #ifndef WS_JSON_H

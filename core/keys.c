@@ -34,28 +34,61 @@ typedef struct key_ctx {
   size_t kid_len;
   char *errbuf;
   size_t errlen;
+  ws_keyset_warn_fn warn; /* optional: told about each skipped key */
+  void *warn_ud;
+  size_t skipped;
+  char first_skip[192]; /* why the first skipped key was skipped */
 } key_ctx;
 
-/* Writes "jwks: key <i> (kid "<kid>"): <member>: <why>" and returns
- * WS_ERR_PARSE.  Non-printable kid bytes are shown as '?'. */
-static int key_fail(const key_ctx *c, const char *member, const char *why) {
-  char kid[68];
-  size_t i, n;
-  if (!c->errbuf || !c->errlen) return WS_ERR_PARSE;
-  if (c->kid) {
-    n = c->kid_len < 64 ? c->kid_len : 64;
-    for (i = 0; i < n; i++) {
-      unsigned char ch = (unsigned char)c->kid[i];
-      kid[i] = (ch >= 0x20 && ch < 0x7f && ch != '"') ? (char)ch : '?';
-    }
-    kid[n] = '\0';
-    snprintf(c->errbuf, c->errlen, "jwks: key %zu (kid \"%s%s\"): %s: %s",
-             c->index, kid, c->kid_len > 64 ? "..." : "", member, why);
-  } else {
-    snprintf(c->errbuf, c->errlen, "jwks: key %zu: %s: %s", c->index, member,
-             why);
+/* Shows up to 64 bytes of s, non-printable bytes and '"' as '?'. */
+static void printable(char *out, const char *s, size_t len) {
+  size_t i, n = len < 64 ? len : 64;
+  for (i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)s[i];
+    out[i] = (ch >= 0x20 && ch < 0x7f && ch != '"') ? (char)ch : '?';
   }
+  memcpy(out + n, len > 64 ? "..." : "", len > 64 ? 4 : 1);
+}
+
+/* "jwks: key <i>" or "jwks: key <i> (kid "<kid>")". */
+static void key_name(const key_ctx *c, char *buf, size_t cap) {
+  char kid[72];
+  if (c->kid) {
+    printable(kid, c->kid, c->kid_len);
+    snprintf(buf, cap, "jwks: key %zu (kid \"%s\")", c->index, kid);
+  } else {
+    snprintf(buf, cap, "jwks: key %zu", c->index);
+  }
+}
+
+/* Writes "jwks: key <i> (kid "<kid>"): <member>: <why>" and returns
+ * WS_ERR_PARSE. */
+static int key_fail(const key_ctx *c, const char *member, const char *why) {
+  char name[96];
+  if (!c->errbuf || !c->errlen) return WS_ERR_PARSE;
+  key_name(c, name, sizeof(name));
+  snprintf(c->errbuf, c->errlen, "%s: %s: %s", name, member, why);
   return WS_ERR_PARSE;
+}
+
+/* A key that is not for us is skipped (RFC 7517 5), but never silently: a
+ * typo in alg or a curve we lack would otherwise turn every login into
+ * AUTH_KEY_UNKNOWN with nothing pointing at the key set.  Names the key
+ * and why ("<member> <value>: <why>"); returns 0 (skipped). */
+static int key_skip(key_ctx *c, const char *member, const char *value,
+                    size_t vlen, const char *why) {
+  char name[96], val[72], msg[sizeof(c->first_skip)];
+  key_name(c, name, sizeof(name));
+  if (value) {
+    printable(val, value, vlen);
+    snprintf(msg, sizeof(msg), "%s skipped: %s \"%s\": %s", name, member, val,
+             why);
+  } else {
+    snprintf(msg, sizeof(msg), "%s skipped: %s: %s", name, member, why);
+  }
+  if (c->skipped++ == 0) memcpy(c->first_skip, msg, sizeof(msg));
+  if (c->warn) c->warn(c->warn_ud, msg);
+  return 0;
 }
 
 static int set_fail(char *errbuf, size_t errlen, const char *why) {
@@ -115,7 +148,7 @@ static int pkey_status(const key_ctx *c, ws_crypto_status st,
 
 /* Decides whether a JWK is for verifying signatures: 1 yes, 0 skip it,
  * or an error. */
-static int usable(const key_ctx *c, const ws_json *jwk) {
+static int usable(key_ctx *c, const ws_json *jwk) {
   const ws_json *use = ws_json_get(jwk, "use");
   const ws_json *ops = ws_json_get(jwk, "key_ops");
   size_t len;
@@ -125,7 +158,8 @@ static int usable(const key_ctx *c, const ws_json *jwk) {
     /* RFC 7517 4.2: "sig" or "enc" (or another registered value). */
     if (!(s = ws_json_string(use, &len)))
       return key_fail(c, "use", "not a string");
-    if (!str_is(s, len, "sig")) return 0;
+    if (!str_is(s, len, "sig"))
+      return key_skip(c, "use", s, len, "only \"sig\" keys verify signatures");
   }
   if (ops) {
     /* RFC 7517 4.3: an array of unique strings. */
@@ -142,7 +176,8 @@ static int usable(const key_ctx *c, const ws_json *jwk) {
       }
       if (str_is(s, len, "verify")) verify = 1;
     }
-    if (!verify) return 0;
+    if (!verify)
+      return key_skip(c, "key_ops", NULL, 0, "does not list \"verify\"");
   }
   return 1;
 }
@@ -166,7 +201,7 @@ static unsigned family_algs(ws_kty kty, size_t secret_len) {
 }
 
 /* The kind of key kty/crv name, or 0 when we do not implement it. */
-static int key_kind(const key_ctx *c, const ws_json *jwk, ws_kty *kty) {
+static int key_kind(key_ctx *c, const ws_json *jwk, ws_kty *kty) {
   size_t len, clen;
   const char *s, *crv;
   const ws_json *v = ws_json_get(jwk, "kty");
@@ -181,7 +216,10 @@ static int key_kind(const key_ctx *c, const ws_json *jwk, ws_kty *kty) {
     *kty = WS_KTY_RSA;
     return 1;
   }
-  if (!str_is(s, len, "EC") && !str_is(s, len, "OKP")) return 0;
+  if (!str_is(s, len, "EC") && !str_is(s, len, "OKP"))
+    return key_skip(c, "kty", s, len,
+                    "not a supported key type (oct, RSA, EC, OKP; "
+                    "case-sensitive)");
   v = ws_json_get(jwk, "crv");
   if (!v) return key_fail(c, "crv", "missing (RFC 7518 6.2.1.1, RFC 8037 2)");
   if (!(crv = ws_json_string(v, &clen)))
@@ -194,7 +232,10 @@ static int key_kind(const key_ctx *c, const ws_json *jwk, ws_kty *kty) {
     *kty = WS_KTY_OKP_ED25519;
     return 1;
   }
-  return 0; /* P-384, P-521, Ed448, X25519, ...: not ours */
+  /* P-384, P-521, Ed448, X25519, ...: not ours */
+  return key_skip(c, "crv", crv, clen,
+                  s[0] == 'E' ? "not a supported EC curve (P-256 only)"
+                              : "not a supported OKP curve (Ed25519 only)");
 }
 
 /* Builds the OpenSSL key for a JWK of kind kty. */
@@ -255,6 +296,26 @@ out:
   return rc;
 }
 
+/* Why an alg value is not one we verify; a name that differs from one of
+ * ours only in case gets a hint (alg is case-sensitive, RFC 7515 4.1.1). */
+static const char *alg_skip_reason(const char *s, size_t len) {
+  int a;
+  for (a = 1; a < (int)WS_ALG_COUNT_; a++) {
+    const char *name = ws_alg_name((ws_alg)a);
+    size_t i;
+    if (strlen(name) != len) continue;
+    for (i = 0; i < len; i++) {
+      char x = s[i], y = name[i];
+      if (x >= 'a' && x <= 'z') x = (char)(x - 32);
+      if (y >= 'a' && y <= 'z') y = (char)(y - 32);
+      if (x != y) break;
+    }
+    if (i == len) return "alg names are case-sensitive (RFC 7515 4.1.1)";
+  }
+  return "not an algorithm wsgate verifies (HS256, HS384, HS512, RS256, "
+         "PS256, ES256, EdDSA)";
+}
+
 static const char private_members[][4] = {"d",  "p",  "q",  "dp",
                                           "dq", "qi", "oth"};
 
@@ -289,7 +350,10 @@ static int parse_key(key_ctx *c, const ws_json *jwk, ws_key *key) {
     /* RFC 7517 4.4: the key is intended for this algorithm only.  One we
      * do not implement (RS384, ES512, RSA-OAEP, ...) makes the key useless
      * to us, not wrong. */
-    if (alg == WS_ALG_NONE_) return WS_OK;
+    if (alg == WS_ALG_NONE_) {
+      key_skip(c, "alg", s, len, alg_skip_reason(s, len));
+      return WS_OK;
+    }
     key->algs = WS_ALG_BIT(alg);
   }
   if ((rc = build_pkey(c, jwk, kty, key)) != WS_OK) return rc;
@@ -351,6 +415,12 @@ static ws_keyset *keyset_new(void) {
 
 int ws_keyset_load(ws_keyset **out, const char *json, size_t len, char *errbuf,
                    size_t errlen) {
+  return ws_keyset_load_warn(out, json, len, errbuf, errlen, NULL, NULL);
+}
+
+int ws_keyset_load_warn(ws_keyset **out, const char *json, size_t len,
+                        char *errbuf, size_t errlen, ws_keyset_warn_fn warn,
+                        void *warn_ud) {
   ws_keyset *ks = NULL;
   ws_json *root = NULL;
   const ws_json *keys;
@@ -384,6 +454,12 @@ int ws_keyset_load(ws_keyset **out, const char *json, size_t len, char *errbuf,
     goto out;
   }
   n = ws_json_size(keys);
+  memset(&c, 0, sizeof(c));
+  c.ks = ks;
+  c.errbuf = errbuf;
+  c.errlen = errlen;
+  c.warn = warn;
+  c.warn_ud = warn_ud;
   if (n > 0 &&
       !(ks->keys = ws_mem_calloc(&ks->mem, (size_t)n, sizeof(ws_key)))) {
     rc = WS_ERR_NOMEM;
@@ -392,11 +468,9 @@ int ws_keyset_load(ws_keyset **out, const char *json, size_t len, char *errbuf,
   for (i = 0; i < n; i++) {
     ws_key *key = &ks->keys[ks->n];
     size_t j;
-    memset(&c, 0, sizeof(c));
-    c.ks = ks;
     c.index = (size_t)i;
-    c.errbuf = errbuf;
-    c.errlen = errlen;
+    c.kid = NULL;
+    c.kid_len = 0;
     if ((rc = parse_key(&c, ws_json_item(keys, i), key)) != WS_OK) goto out;
     if (!key->pkey) continue; /* skipped */
     ks->n++;                  /* owned by the set from here on, freed with it */
@@ -409,6 +483,19 @@ int ws_keyset_load(ws_keyset **out, const char *json, size_t len, char *errbuf,
       }
     }
     if ((rc = warm_key(&c, key)) != WS_OK) goto out;
+  }
+  /* A set with nothing to verify with cannot be what the operator meant:
+   * every login would fail as AUTH_KEY_UNKNOWN.  (ws_keyset_empty makes
+   * such a set on purpose.) */
+  if (ks->n == 0) {
+    rc = WS_ERR_PARSE;
+    if (c.skipped == 0)
+      set_fail(errbuf, errlen, "no usable key: the \"keys\" array is empty");
+    else if (errbuf && errlen)
+      snprintf(errbuf, errlen,
+               "jwks: no usable key: %zu skipped; the first: %s", c.skipped,
+               c.first_skip + 6 /* past "jwks: " */);
+    goto out;
   }
   rc = WS_OK;
 out:

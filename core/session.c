@@ -1,15 +1,19 @@
-/* The session state machine: handshake -> (auth -> context) -> frames.
+/* The session state machine: HEAD -> (AWAIT_AUTH_MESSAGE ->) OPEN -> ENDED
+ * (session_int.h).  This file is the only one that changes the state; the
+ * message layer (message.c) only decides what a message asks for.
  *
  * Every path ends in ws_session_end with a diagnosis.  The session keeps the
  * last thing it writes (HTTP error or close frame) in a fixed area so that
  * even an allocation failure can be reported to the client (503 / 1013). */
-#include <stdio.h>
 #include <string.h>
 
+#include "clone.h"
 #include "crypto.h"
 #include "json.h"
 #include "jwt.h"
+#include "message.h"
 #include "session_int.h"
+#include "text.h"
 
 const char *ws_strerror(int err) {
   switch (err) {
@@ -48,7 +52,6 @@ int ws_session_new(ws_session **out, const ws_config *cfg,
   s->cfg = cfg;
   s->keys = keys;
   s->state = WS_S_HEAD;
-  s->stage = WS_STAGE_HANDSHAKE;
   ws_head_scan_init(&s->scan);
   *out = s;
   return WS_OK;
@@ -71,10 +74,25 @@ void ws_session_free(ws_session *s) {
 
 /* The code answering a client's close: the same code (RFC 6455 5.5.1),
  * except 1011 and 1013, which this server sends only with its own internal
- * or resource diagnosis (CONTRACT 1): a client's 1011 is answered 1000, so a
- * 1011 from the server always names a cause. */
+ * or resource diagnosis (a 1011 is only ever sent with a diagnosis of class
+ * internal): a client's 1011 is answered 1000, so a 1011 from the server
+ * always names a cause. */
 static int echo_code(uint16_t peer) {
   return peer == 1011 || peer == 1013 ? 1000 : (int)peer;
+}
+
+/* The reason sent and recorded: the code, then ": detail" when given, cut to
+ * fit cap. */
+static void format_reason(char *buf, size_t cap, const ws_diag_info *info,
+                          const char *detail) {
+  ws_text t;
+  ws_text_init(&t, buf, cap);
+  ws_text_puts(&t, info->code);
+  if (detail && *detail) {
+    ws_text_puts(&t, ": ");
+    ws_text_puts(&t, detail);
+  }
+  ws_text_cstr(&t);
 }
 
 void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
@@ -88,11 +106,8 @@ void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
     detail = "no diagnosis given";
   }
   o->diag = d;
-  o->stage = info->stage; /* one rule: the stage of the diagnosis row */
-  if (detail && *detail)
-    snprintf(o->reason, sizeof(o->reason), "%s: %s", info->code, detail);
-  else
-    snprintf(o->reason, sizeof(o->reason), "%s", info->code);
+  o->stage = info->stage; /* one rule: the table row says where it ended */
+  format_reason(o->reason, sizeof(o->reason), info, detail);
   if (s->state == WS_S_HEAD) {
     s->out.len = 0; /* an uncommitted 101 is never sent */
     if (info->http_status) {
@@ -131,38 +146,74 @@ size_t ws_diag_http_response(ws_diag d, const char *detail, char *buf,
   const ws_diag_info *info = ws_diag_get(d);
   char reason[sizeof(((ws_outcome *)0)->reason)];
   if (!info || !info->http_status || !buf) return 0;
-  if (detail && *detail)
-    snprintf(reason, sizeof(reason), "%s: %s", info->code, detail);
-  else
-    snprintf(reason, sizeof(reason), "%s", info->code);
+  format_reason(reason, sizeof(reason), info, detail);
   return ws_http_error_response(d, reason, buf, cap);
 }
 
-ws_diag ws_session_authenticate(ws_session *s, const char *token, size_t len) {
+/* Verifies the token and builds the context.  WS_DIAG_NONE or the
+ * diagnosis; the caller moves the state. */
+static ws_diag authenticate(ws_session *s, const char *token, size_t len) {
   ws_jwt_claims claims;
   ws_diag d;
-  s->stage = WS_STAGE_AUTH;
   d = ws_jwt_verify(&s->mem, s->cfg, s->keys, s->env.now(s->env.user_data),
                     token, len, &claims);
   if (d != WS_DIAG_NONE) return d;
-  s->stage = WS_STAGE_CONTEXT;
-  d = ws_context_build(&s->mem, &s->env, claims.sub, claims.sub_len,
-                       &s->outcome, &s->ctx);
-  if (d != WS_DIAG_NONE) return d;
-  s->authenticated = 1;
-  return WS_DIAG_NONE;
+  return ws_context_build(&s->mem, &s->env, claims.sub, claims.sub_len,
+                          &s->outcome, &s->ctx);
+}
+
+/* Queues the reply in s->scratch as one text frame. */
+static ws_diag queue_reply(ws_session *s) {
+  switch (ws_frames_send_text(s->frames, s->scratch.data, s->scratch.len)) {
+    case WS_FRAMES_SENT: return WS_DIAG_NONE;
+    case WS_FRAMES_SEND_NOMEM: return WS_DIAG_FRAME_NOMEM;
+    case WS_FRAMES_SEND_BROKEN:
+    case WS_FRAMES_SEND_BAD_ARG: break;
+  }
+  return WS_DIAG_FRAME_INTERNAL;
+}
+
+/* The frame loop's text handler: the message layer decides, the session
+ * acts on the decision.  The reply is queued from inside the handler, which
+ * frames.h allows: ws_frames_send_text only appends a frame to the output
+ * buffer (after the pongs of earlier pings, before those of later ones, so
+ * the bytes do not depend on chunking) and a nested receive is refused. */
+static ws_diag on_text(void *ud, const uint8_t *p, size_t n) {
+  ws_session *s = ud;
+  ws_msg msg;
+  ws_diag d = WS_DIAG_NONE;
+  ws_message_decide(&s->mem, s->cfg, s->state == WS_S_AWAIT_AUTH_MESSAGE, p, n,
+                    &msg);
+  switch (msg.action) {
+    case WS_MSG_END: d = msg.diag; break;
+    case WS_MSG_AUTH:
+      d = authenticate(s, msg.token, msg.token_len);
+      if (d == WS_DIAG_NONE) s->state = WS_S_OPEN;
+      break;
+    case WS_MSG_ACK:
+      d = ws_context_new_request_id(s->ctx, &s->env, &s->outcome);
+      break;
+    case WS_MSG_PONG:
+    case WS_MSG_ERROR: break;
+  }
+  if (d == WS_DIAG_NONE)
+    d = ws_message_reply(&s->scratch, &s->mem, &msg, s->ctx, &s->env);
+  if (d == WS_DIAG_NONE) d = queue_reply(s);
+  ws_message_done(&s->mem, &msg);
+  return d;
 }
 
 /* Feeds bytes that follow the upgrade to the frame loop. */
 static void feed_frames(ws_session *s, const uint8_t *in, size_t len) {
   ws_diag d;
-  if (s->state != WS_S_OPEN || len == 0) return;
+  if (s->state == WS_S_HEAD || s->state == WS_S_ENDED || len == 0) return;
   d = ws_frames_recv(s->frames, in, len);
   if (d != WS_DIAG_NONE) ws_session_end(s, d, NULL);
 }
 
 /* The head is complete: validate, authenticate, upgrade.  Returns 0 when the
- * session is open, -1 when it ended. */
+ * session is upgraded (OPEN, or AWAIT_AUTH_MESSAGE without a token), -1 when
+ * it ended. */
 static int process_head(ws_session *s, const char *head, size_t len) {
   ws_handshake hs;
   const char *detail = NULL;
@@ -176,25 +227,22 @@ static int process_head(ws_session *s, const char *head, size_t len) {
   if ((d = ws_handshake_accept(&s->mem, &hs, &s->out)) != WS_DIAG_NONE)
     goto fail;
   if (hs.token_source != WS_TOKEN_NONE) {
-    d = ws_session_authenticate(s, hs.token.p, hs.token.n);
+    d = authenticate(s, hs.token.p, hs.token.n);
     if (d != WS_DIAG_NONE) goto fail;
   } else if (!s->cfg->first_message_auth) {
-    s->stage = WS_STAGE_AUTH;
     d = WS_DIAG_AUTH_NO_TOKEN;
     goto fail;
   }
-  h.on_text = ws_message_on_text;
+  h.on_text = on_text;
   h.ud = s;
   if (ws_frames_new(&s->frames, &s->mem, s->cfg->max_message_bytes, &s->out,
                     &h) != 0) {
-    s->stage = WS_STAGE_HANDSHAKE;
     d = WS_DIAG_HS_NOMEM;
     detail = "frame loop";
     goto fail;
   }
   ws_handshake_release(&s->mem, &hs);
-  s->state = WS_S_OPEN;
-  s->stage = WS_STAGE_FRAMES;
+  s->state = s->ctx ? WS_S_OPEN : WS_S_AWAIT_AUTH_MESSAGE;
   return 0;
 fail:
   ws_handshake_release(&s->mem, &hs);
@@ -307,92 +355,143 @@ const ws_context *ws_session_context(const ws_session *s) {
 /* ---- outcome as JSON --------------------------------------------------------
  */
 
-typedef struct jw {
-  char *buf;
-  size_t cap, len;
-} jw;
+static void put_quoted(ws_text *t, const char *s) {
+  if (s)
+    ws_text_json_str(t, s, strlen(s));
+  else
+    ws_text_puts(t, "null");
+}
 
-static void jw_raw(jw *w, const char *s, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++, w->len++)
-    if (w->len + 1 < w->cap) w->buf[w->len] = s[i];
-}
-static void jw_str(jw *w, const char *s) {
-  jw_raw(w, s, strlen(s));
-}
-static void jw_quoted(jw *w, const char *s) {
-  static const char hex[] = "0123456789abcdef";
-  jw_raw(w, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') {
-      char e[2] = {'\\', (char)c};
-      jw_raw(w, e, 2);
-    } else if (c < 0x20) {
-      char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      jw_raw(w, e, 6);
-    } else {
-      jw_raw(w, (const char *)&c, 1);
-    }
-  }
-  jw_raw(w, "\"", 1);
-}
-static void jw_int(jw *w, int v) {
-  char t[16];
-  if (v == 0) {
-    jw_str(w, "null");
-    return;
-  }
-  snprintf(t, sizeof(t), "%d", v);
-  jw_str(w, t);
+/* 0 is JSON null: "no status", "no close code". */
+static void put_int_or_null(ws_text *t, int v) {
+  if (v == 0)
+    ws_text_puts(t, "null");
+  else
+    ws_text_int(t, v);
 }
 
 size_t ws_outcome_json(const ws_outcome *o, const char *extra, char *buf,
                        size_t cap) {
-  jw w = {buf, cap, 0};
+  ws_text w;
   const ws_diag_info *info = o ? ws_diag_get(o->diag) : NULL;
   size_t i;
+  ws_text_init(&w, buf, cap);
   if (!info) {
-    jw_str(&w, "{\"stage\":null,\"diag\":null}");
-  } else {
-    jw_str(&w, "{\"stage\":");
-    jw_quoted(&w, ws_stage_name(o->stage));
-    jw_str(&w, ",\"diag\":");
-    jw_quoted(&w, info->code);
-    jw_str(&w, ",\"class\":");
-    jw_quoted(&w, ws_class_name(info->cls));
-    jw_str(&w, ",\"http_status\":");
-    jw_int(&w, o->http_status);
-    jw_str(&w, ",\"close_code\":");
-    jw_int(&w, o->close_code);
-    jw_str(&w, ",\"reason\":");
-    if (o->reason[0])
-      jw_quoted(&w, o->reason);
-    else
-      jw_str(&w, "null");
-    jw_str(&w, ",\"trail\":[");
-    for (i = 0; i < o->trail_len; i++) {
-      if (i) jw_str(&w, ",");
-      jw_str(&w, "{\"event\":");
-      jw_quoted(&w, o->trail[i].event == WS_TRAIL_IDGEN_FALLBACK
-                        ? "idgen_fallback"
-                        : "idgen_invalid");
-      jw_str(&w, ",\"attr\":");
-      jw_quoted(&w, ws_attr_name(o->trail[i].attr));
-      jw_str(&w, "}");
-    }
-    jw_str(&w, "]");
-    if (o->trail_dropped) {
-      char t[48];
-      snprintf(t, sizeof(t), ",\"trail_dropped\":%zu", o->trail_dropped);
-      jw_str(&w, t);
-    }
-    if (extra && *extra) {
-      jw_str(&w, ",");
-      jw_str(&w, extra);
-    }
-    jw_str(&w, "}");
+    ws_text_puts(&w, "{\"stage\":null,\"diag\":null}");
+    return ws_text_cstr(&w);
   }
-  if (cap) buf[w.len < cap ? w.len : cap - 1] = '\0';
-  return w.len;
+  ws_text_puts(&w, "{\"stage\":");
+  put_quoted(&w, ws_stage_name(o->stage));
+  ws_text_puts(&w, ",\"diag\":");
+  put_quoted(&w, info->code);
+  ws_text_puts(&w, ",\"class\":");
+  put_quoted(&w, ws_class_name(info->cls));
+  ws_text_puts(&w, ",\"http_status\":");
+  put_int_or_null(&w, o->http_status);
+  ws_text_puts(&w, ",\"close_code\":");
+  put_int_or_null(&w, o->close_code);
+  ws_text_puts(&w, ",\"reason\":");
+  if (o->reason[0])
+    put_quoted(&w, o->reason);
+  else
+    ws_text_puts(&w, "null");
+  ws_text_puts(&w, ",\"trail\":[");
+  for (i = 0; i < o->trail_len; i++) {
+    if (i) ws_text_puts(&w, ",");
+    ws_text_puts(&w, "{\"event\":");
+    put_quoted(&w, o->trail[i].event == WS_TRAIL_IDGEN_FALLBACK
+                       ? "idgen_fallback"
+                       : "idgen_invalid");
+    ws_text_puts(&w, ",\"attr\":");
+    put_quoted(&w, ws_attr_name(o->trail[i].attr));
+    ws_text_puts(&w, "}");
+  }
+  ws_text_puts(&w, "]");
+  if (o->trail_dropped) {
+    ws_text_puts(&w, ",\"trail_dropped\":");
+    ws_text_int(&w, (long long)o->trail_dropped);
+  }
+  if (extra && *extra) {
+    ws_text_puts(&w, ",");
+    ws_text_puts(&w, extra);
+  }
+  ws_text_puts(&w, "}");
+  return ws_text_cstr(&w);
+}
+
+/* ---- a copy of an open session (clone.h: for the fuzz harness) ---------- */
+
+int ws_session_clone_open(ws_session **out, const ws_session *src,
+                          const ws_env *env) {
+  ws_session *s = NULL;
+  ws_frames_handler h;
+  ws_mem *prev;
+  int rc;
+  if (!out) return WS_ERR_ARG;
+  *out = NULL;
+  if (!src || !env) return WS_ERR_ARG;
+  if (src->state != WS_S_OPEN || !src->ctx || !src->frames || src->out.len ||
+      src->head.len)
+    return WS_ERR_STATE;
+  if (ws_frames_eof(src->frames) != WS_DIAG_EOF_CLEAN) return WS_ERR_STATE;
+  if ((rc = ws_session_new(&s, src->cfg, src->keys, env)) != WS_OK) return rc;
+  prev = ws_mem_enter(&s->mem);
+  rc = WS_ERR_NOMEM;
+  if (!(s->ctx = ws_mem_malloc(&s->mem, sizeof(*s->ctx)))) goto fail;
+  memcpy(s->ctx, src->ctx, sizeof(*s->ctx));
+  h.on_text = on_text;
+  h.ud = s;
+  if (ws_frames_new(&s->frames, &s->mem, s->cfg->max_message_bytes, &s->out,
+                    &h) != 0)
+    goto fail;
+  s->outcome = src->outcome;
+  s->state = WS_S_OPEN;
+  ws_mem_leave(prev);
+  *out = s;
+  return WS_OK;
+fail:
+  ws_mem_leave(prev);
+  ws_session_free(s);
+  return rc;
+}
+
+/* ---- serving: deadlines and shutdown ----------------------------------------
+ *
+ * The core keeps no clock of its own: a server owns the deadlines
+ * and tells the session when one has passed.  Which diagnosis that is depends
+ * only on where the session stands. */
+
+int ws_session_upgraded(const ws_session *s) {
+  if (!s) return 0;
+  if (s->state == WS_S_OPEN || s->state == WS_S_AWAIT_AUTH_MESSAGE) return 1;
+  return s->state == WS_S_ENDED && s->outcome.http_status == 101;
+}
+
+int ws_session_timeout(ws_session *s) {
+  ws_mem *prev;
+  ws_diag d;
+  if (!s) return WS_ERR_ARG;
+  if (s->state == WS_S_ENDED) return WS_ERR_ENDED;
+  prev = ws_mem_enter(&s->mem);
+  if (s->state == WS_S_HEAD) {
+    d = WS_DIAG_HS_TIMEOUT;
+  } else if (s->state == WS_S_AWAIT_AUTH_MESSAGE) {
+    /* Upgraded without a token: first-message auth is still waiting. */
+    d = WS_DIAG_AUTH_TIMEOUT;
+  } else {
+    d = WS_DIAG_IDLE_TIMEOUT;
+  }
+  ws_session_end(s, d, NULL);
+  ws_mem_leave(prev);
+  return WS_OK;
+}
+
+int ws_session_shutdown(ws_session *s) {
+  ws_mem *prev;
+  if (!s) return WS_ERR_ARG;
+  if (s->state == WS_S_ENDED) return WS_ERR_ENDED;
+  prev = ws_mem_enter(&s->mem);
+  ws_session_end(s, WS_DIAG_SERVER_SHUTDOWN, NULL);
+  ws_mem_leave(prev);
+  return WS_OK;
 }

@@ -1,4 +1,4 @@
-/* Private body of ws_session, shared by session.c and message.c. */
+/* Private body of ws_session (session.c). */
 #ifndef WS_SESSION_INT_H
 #define WS_SESSION_INT_H
 
@@ -11,7 +11,19 @@
 #include "mem.h"
 #include "wsgate/wsgate.h"
 
-typedef enum ws_sstate { WS_S_HEAD = 0, WS_S_OPEN, WS_S_ENDED } ws_sstate;
+/* The session's state, named by what it waits for next; session.c is the
+ * only writer.  HEAD: the request head; AWAIT_AUTH_MESSAGE: upgraded without
+ * a token (first-message auth), the first message must authenticate; OPEN:
+ * authenticated, messages; ENDED: the outcome is set, nothing more is read.
+ * Before the upgrade (HEAD) an ending writes an HTTP response, after it a
+ * close frame.  The outcome's stage is not state: it is the stage of the
+ * diagnosis's table row. */
+typedef enum ws_sstate {
+  WS_S_HEAD = 0,
+  WS_S_AWAIT_AUTH_MESSAGE,
+  WS_S_OPEN,
+  WS_S_ENDED
+} ws_sstate;
 
 /* Room for the last thing a session writes (an HTTP error response or a
  * close frame), kept inside the session so that a resource failure can
@@ -24,8 +36,6 @@ struct ws_session {
   const ws_config *cfg;
   const ws_keyset *keys;
   ws_sstate state;
-  ws_stage stage;
-  int authenticated;
 
   ws_buf head; /* request head bytes, freed after the upgrade */
   ws_head_scanner scan;
@@ -34,7 +44,7 @@ struct ws_session {
   ws_context *ctx;
 
   ws_buf out;     /* pending server bytes */
-  ws_buf scratch; /* reply being built (message.c), reused */
+  ws_buf scratch; /* reply being built (ws_message_reply), reused */
   int out_handed; /* out was handed to the caller by the last send */
   uint8_t final[WS_FINAL_CAP];
   size_t final_len;
@@ -44,17 +54,11 @@ struct ws_session {
   int reason_sent; /* outcome.reason went on the wire */
 };
 
-/* Ends the session with d (the only way to end one, STYLE 6): writes the
+/* Ends the session with d (the only way to end one: every outcome
+ * comes from the diagnosis table): writes the
  * HTTP error response or close frame the diag table prescribes into the
  * session's final area and records the outcome.  detail (may be NULL) is
  * appended to the reason after the code. */
 void ws_session_end(ws_session *s, ws_diag d, const char *detail);
-
-/* The frame loop's text-message handler (message.c). */
-ws_diag ws_message_on_text(void *ud, const uint8_t *msg, size_t len);
-
-/* Authenticates with token and builds the context (stages auth, context).
- * WS_DIAG_NONE or the diagnosis. */
-ws_diag ws_session_authenticate(ws_session *s, const char *token, size_t len);
 
 #endif

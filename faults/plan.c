@@ -1,5 +1,6 @@
 #include "plan.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,7 +132,10 @@ int ws_fault_plan_add(ws_fault_plan *p, const char *spec, char *err,
     unsigned long n;
     if (*num < '0' || *num > '9')
       return plan_err(err, errlen, spec, "N must be a positive integer");
+    errno = 0;
     n = strtoul(num, &end, 10);
+    if (errno == ERANGE)
+      return plan_err(err, errlen, spec, "N is out of range (at most 2^64-1)");
     if (n == 0) return plan_err(err, errlen, spec, "hits are numbered from 1");
     if (*end == '+' && end[1] == '\0')
       r.mode = WS_FAULT_FROM;

@@ -8,8 +8,23 @@
 # holds anything.
 #   fuzz/afl.sh TARGET [SECS] [OUT]
 set -euo pipefail
+usage() {
+  local rc=${1:-2} fd=2
+  [ "$rc" -eq 0 ] && fd=1
+  echo "usage: fuzz/afl.sh TARGET [SECS] [OUT]" >&"$fd"
+  echo "  TARGET: fuzz_handshake, fuzz_jwt, fuzz_context, fuzz_frames or fuzz_session" >&"$fd"
+  echo "  SECS: whole seconds to fuzz (default 0: until stopped); OUT: afl-fuzz output (default build/afl-out/TARGET)" >&"$fd"
+  exit "$rc"
+}
+[ $# -ge 1 ] && [ $# -le 3 ] || usage
+case $1 in
+  fuzz_handshake | fuzz_jwt | fuzz_context | fuzz_frames | fuzz_session) ;;
+  -h | --help) usage 0 ;;
+  *) echo "fuzz/afl.sh: unknown target '$1'" >&2; usage ;;
+esac
+[[ ${2:-0} =~ ^[0-9]+$ ]] || { echo "fuzz/afl.sh: SECS must be a whole number, got '$2'" >&2; usage; }
 cd "$(dirname "$0")/.."
-t=${1:?usage: fuzz/afl.sh fuzz_<name> [SECS] [OUT]}
+t=$1
 secs=${2:-0}
 out=${3:-build/afl-out/$t}
 jobs=$(nproc 2>/dev/null || echo 2)

@@ -9,14 +9,20 @@
 #   fuzz/bench.sh [--secs SECS] [--campaign SECS2]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+usage() { local rc=${1:-2} fd=2; [ "$rc" -eq 0 ] && fd=1; echo "usage: fuzz/bench.sh [--secs N] [--campaign N]  (N: whole seconds; --secs >= 1, default 20; --campaign default 0: none)" >&"$fd"; exit "$rc"; }
+command="fuzz/bench.sh $*"
 secs=20 campaign=0
 while [ $# -gt 0 ]; do
   case $1 in
-    --secs) secs=$2; shift 2 ;;
-    --campaign) campaign=$2; shift 2 ;;
-    *) echo "usage: fuzz/bench.sh [--secs N] [--campaign N]" >&2; exit 2 ;;
+    --secs | --campaign)
+      [ $# -ge 2 ] && [[ $2 =~ ^[0-9]+$ ]] || { echo "fuzz/bench.sh: $1 needs a whole number of seconds, got '${2:-}'" >&2; usage; }
+      if [ "$1" = --secs ]; then secs=$2; else campaign=$2; fi
+      shift 2 ;;
+    -h | --help) usage 0 ;;
+    *) echo "fuzz/bench.sh: unknown argument '$1'" >&2; usage ;;
   esac
 done
+[ "$secs" -ge 1 ] || { echo "fuzz/bench.sh: --secs must be at least 1" >&2; usage; }
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j"$(nproc)" >/dev/null
 bin=build/fuzz/fuzz
@@ -38,7 +44,7 @@ rate() {
   echo "# Fuzzing figures — $(date -u +%Y-%m-%dT%H:%M:%SZ) — $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo
   echo "Machine: $(nproc) cores; preset \`fuzz\` (libFuzzer + ASan + UBSan); ${secs} s per run, seeds as the starting corpus."
-  echo "Command: \`fuzz/bench.sh --secs $secs${campaign:+ --campaign $campaign}\`"
+  echo "Command: \`${command% }\` (--secs $secs, --campaign $campaign)"
   echo
   echo "| target | exec/s | empty target exec/s | ratio | aim |"
   echo "|---|---:|---:|---:|---:|"

@@ -5,11 +5,16 @@
 #include <string.h>
 
 #include "b64.h"
+#include "forge.h"
+#include "model_jwt.h"
 #include "clone.h"
 #include "fuzz_keys.h" /* generated: fz_jwks_json, fz_hs256_key */
 #include "inject.h"
 #include "plan.h"
 #include "rng.h"
+
+/* A target that does not name itself (yet) is still reported. */
+__attribute__((weak)) const char fz_target_name[] = "fuzz target";
 
 static ws_keyset *keys;
 static ws_config *configs[FZ_CFG_COUNT];
@@ -27,13 +32,25 @@ static const char *const config_json[FZ_CFG_COUNT] = {
     "\"max_message_bytes\":200,\"max_json_depth\":3,"
     "\"first_message_auth\":true}"};
 
+typedef struct snapshot {
+  ws_session *s;
+  uint8_t *prefix;
+  size_t prefix_len;
+  uint64_t rng_after; /* the ids' randomness after the prefix */
+  long hit_offset[WS_FAULT_KINDS_];
+  long site_hit_offset[WS_FAULT_SITES_];
+} snapshot;
+
+/* Snapshots of an accepted, authenticated upgrade (see fz_case_resume). */
+static snapshot snaps[2]; /* FZ_CFG_DEFAULT, FZ_CFG_TIGHT */
+
 __attribute__((noreturn)) static void die(const char *what) {
   fprintf(stderr, "wsgate fuzz: setup: %s\n", what);
   abort();
 }
 
 static void make_snapshots(void);
-static void make_companion(void);
+static void make_companions(void);
 
 void fz_init(void) {
   char err[256];
@@ -53,10 +70,12 @@ void fz_init(void) {
                        sizeof(hs256));
   if (n <= 0) die("hs256 key");
   hs256_len = (size_t)n;
-  /* Warm up the signer, so its first-use allocations are not an input's. */
+  /* Warm up the signers, so their first-use allocations are not an
+   * input's. */
   free(fz_sign((const uint8_t *)"{}", 2));
+  fz_forge_init();
   make_snapshots();
-  make_companion();
+  make_companions();
 }
 
 const ws_keyset *fz_keys(void) {
@@ -200,12 +219,19 @@ static void run_or_die(const ws_run_spec *spec, const ws_fault_plan *plan,
   }
 }
 
-/* The companion of the reentrancy oracle: a whole chat session of another
- * user, its solo run kept for comparison. */
-static uint8_t *companion;
-static size_t companion_len;
-static fz_rng companion_rng = {FZ_SEED + 1, FZ_SEED + 1};
-static ws_run_result companion_solo;
+/* The companions of the reentrancy oracle: another user's whole chat
+ * session (for inputs that start with a request head), or its frames after
+ * the snapshot's upgrade (for resumed inputs), with their solo runs kept
+ * for comparison. */
+typedef struct companion {
+  uint8_t *bytes;
+  size_t len, chunk;
+  fz_rng rng;
+  const ws_session *resume;
+  ws_run_result solo;
+} companion;
+
+static companion companions[2]; /* [0] whole session, [1] resumed */
 
 static void put_text(uint8_t *out, size_t *at, const char *s) {
   uint8_t in[130];
@@ -216,31 +242,46 @@ static void put_text(uint8_t *out, size_t *at, const char *s) {
   *at += fz_frames_encode(in, n + 2, out + *at);
 }
 
-static void make_companion(void) {
+static void companion_spec(const companion *co, fz_rng *rng,
+                           ws_run_spec *spec) {
+  *rng = co->rng;
+  fz_spec_rng(spec, rng, configs[FZ_CFG_DEFAULT], co->bytes, co->len);
+  spec->chunk = co->chunk;
+  spec->resume = co->resume;
+}
+
+static void make_companion(companion *co, int resumed) {
   static const char claims[] = "{\"sub\":\"companion\",\"exp\":2000000000}";
   static const uint8_t close_frame[] = {0x88, 0x02, 0x03, 0xe8};
   ws_run_spec spec;
+  fz_rng rng;
+  size_t n = 0, at = 0;
+  uint8_t *req = NULL;
   char *tok = fz_sign((const uint8_t *)claims, sizeof(claims) - 1);
-  size_t n = 0, at;
-  uint8_t *req;
   if (!tok || !(req = fz_request(tok, &n))) die("companion");
   free(tok);
-  companion = malloc(n + 512);
-  if (!companion) die("companion");
-  memcpy(companion, req, n);
+  if (!(co->bytes = malloc(n + 512))) die("companion");
+  if (!resumed) {
+    memcpy(co->bytes, req, n);
+    at = n;
+  }
   free(req);
-  at = n;
-  put_text(companion, &at, "{\"type\":\"ping\"}");
-  put_text(companion, &at, "{\"type\":\"user_message\",\"text\":\"hi\"}");
-  put_text(companion, &at, "{\"type\":\"user_message\",\"text\":\"again\"}");
-  at += fz_frames_encode(close_frame, sizeof(close_frame), companion + at);
-  companion_len = at;
-  fz_spec_rng(&spec, &companion_rng, configs[FZ_CFG_DEFAULT], companion,
-              companion_len);
-  spec.chunk = 7;
-  run_or_die(&spec, NULL, &companion_solo);
-  if (companion_solo.outcome.diag != WS_DIAG_CLOSE_CLIENT)
+  put_text(co->bytes, &at, "{\"type\":\"ping\"}");
+  put_text(co->bytes, &at, "{\"type\":\"user_message\",\"text\":\"hi\"}");
+  at += fz_frames_encode(close_frame, sizeof(close_frame), co->bytes + at);
+  co->len = at;
+  co->chunk = resumed ? 5 : 19;
+  co->rng.state = co->rng.reset = FZ_SEED + 1;
+  co->resume = resumed ? snaps[0].s : NULL;
+  companion_spec(co, &rng, &spec);
+  run_or_die(&spec, NULL, &co->solo);
+  if (co->solo.outcome.diag != WS_DIAG_CLOSE_CLIENT)
     die("the companion session does not end CLOSE_CLIENT");
+}
+
+static void make_companions(void) {
+  make_companion(&companions[0], 0);
+  make_companion(&companions[1], 1);
 }
 
 static void check(const char *what, const ws_run_result *clean,
@@ -288,16 +329,14 @@ void fz_run_case(const fz_case *c) {
     ws_run_result_clear(&r);
   }
   if (c->h.interleave) {
+    const companion *co = &companions[spec.resume ? 1 : 0];
     ws_run_spec two[2];
     ws_run_result res[2];
     fz_rng rngs[2];
     rngs[0] = c->rng;
-    rngs[1] = companion_rng;
     two[0] = spec;
     two[0].env.user_data = two[0].prepare_ud = &rngs[0];
-    fz_spec_rng(&two[1], &rngs[1], configs[FZ_CFG_DEFAULT], companion,
-                companion_len);
-    two[1].chunk = 7;
+    companion_spec(co, &rngs[1], &two[1]);
     if (ws_run_multi(two, NULL, 2, res) != 0) {
       fprintf(stderr, "wsgate fuzz: %s: ws_run_multi could not start\n",
               fz_target_name);
@@ -309,7 +348,7 @@ void fz_run_case(const fz_case *c) {
               "ends or answers differently than alone: state is shared "
               "between sessions",
               &res[0]);
-    if (!ws_judge_same(&companion_solo, &res[1], 1))
+    if (!ws_judge_same(&co->solo, &res[1], 1))
       fz_fail(WS_V_UNSTABLE,
               "interleaved with this input, the companion session ends or "
               "answers differently than alone: state is shared between "
@@ -319,6 +358,28 @@ void fz_run_case(const fz_case *c) {
     ws_run_result_clear(&res[1]);
   }
   ws_run_result_clear(&clean);
+}
+
+ws_verdict fz_token_oracle(const fz_token *t, const ws_run_result *clean,
+                           char *why, size_t cap) {
+  const ws_diag_info *d = ws_diag_get(clean->outcome.diag);
+  ws_diag answer;
+  int v;
+  if (!clean->has_outcome || !d) return WS_V_DIAGNOSED;
+  if (clean->has_context) {
+    /* A context is built only for a verified token. */
+    answer = WS_DIAG_NONE;
+  } else if (d->stage == WS_STAGE_AUTH && d->cls != WS_CLASS_RESOURCE &&
+             d->diag != WS_DIAG_AUTH_FIRST_MESSAGE &&
+             d->diag != WS_DIAG_AUTH_TIMEOUT) {
+    answer = d->diag; /* the core's verdict on the token */
+  } else {
+    return WS_V_DIAGNOSED; /* the session ended before the token was judged */
+  }
+  v = fz_jwt_oracle_check(t, answer, why, cap);
+  if (v == FZ_ORACLE_FORGED) return WS_V_FORGED;
+  if (v == FZ_ORACLE_WRONG_OUTCOME) return WS_V_WRONG_OUTCOME;
+  return WS_V_DIAGNOSED;
 }
 
 /* ---- signing ----------------------------------------------------------------
@@ -441,17 +502,6 @@ uint8_t *fz_request(const char *token, size_t *len) {
 
 /* ---- snapshots of an accepted, authenticated upgrade ----------------------
  */
-
-typedef struct snapshot {
-  ws_session *s;
-  uint8_t *prefix;
-  size_t prefix_len;
-  uint64_t rng_after; /* the ids' randomness after the prefix */
-  long hit_offset[WS_FAULT_KINDS_];
-  long site_hit_offset[WS_FAULT_SITES_];
-} snapshot;
-
-static snapshot snaps[2]; /* FZ_CFG_DEFAULT, FZ_CFG_TIGHT */
 
 static void make_snapshot(snapshot *sn, unsigned which) {
   static const char claims[] = "{\"sub\":\"fuzz\",\"exp\":2000000000}";

@@ -103,6 +103,10 @@ typedef struct fz_case {
   const long *hit_offset;      /* per kind: replay N = resumed N + offset */
   const long *site_hit_offset; /* per site */
   char note[512];              /* what the input says, in words */
+  /* A target that checks one layer directly (fuzz_jwt) runs this instead of
+   * fz_run_case; spec is then the same input as a whole session, for the
+   * sweep and --decode. */
+  void (*run)(const struct fz_case *c);
 } fz_case;
 
 /* Defined by each target file. */
@@ -132,6 +136,18 @@ void fz_run_case(const fz_case *c);
 void fz_fail(ws_verdict v, const char *why, const ws_run_result *r);
 /* For checks outside a session: aborts with what when cond is false. */
 void fz_require(int cond, const char *target, const char *what);
+
+/* ---- the token oracle ------------------------------------------------------
+ * For a session that carried a token built by the forge (fuzz/forge.h):
+ * which answer the core gave the token, judged by the acceptance oracle and
+ * the JWT decision model (fuzz/model_jwt.h).  The core accepted the token
+ * when a context was built; it refused it with its AUTH_* diagnosis; a run
+ * that ended before the token was judged (a handshake or frame diagnosis,
+ * a first message that is not an auth message) says nothing about it.  The
+ * caller sets it only for a session that presented t. */
+struct fz_token;
+ws_verdict fz_token_oracle(const struct fz_token *t, const ws_run_result *clean,
+                           char *why, size_t cap);
 
 /* ---- building inputs -------------------------------------------------------
  */

@@ -7,15 +7,34 @@
 # summary of core/.
 #   fuzz/coverage.sh [--extra DIR] [--out DIR] [TARGET...]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+usage() {
+  local rc=${1:-2} fd=2
+  [ "$rc" -eq 0 ] && fd=1
+  echo "usage: fuzz/coverage.sh [--extra DIR] [--out DIR] [TARGET...]" >&"$fd"
+  echo "  TARGET: fuzz_handshake, fuzz_jwt, fuzz_context, fuzz_frames, fuzz_session (default: all)" >&"$fd"
+  echo "  --extra DIR: also replay DIR/<target>/; --out DIR: report directory (default reports/coverage)" >&"$fd"
+  exit "$rc"
+}
 extra="" out=reports/coverage
 while [ $# -gt 0 ]; do
   case $1 in
-    --extra) extra=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
+    --extra | --out)
+      [ $# -ge 2 ] && [ -n "$2" ] || { echo "fuzz/coverage.sh: $1 needs a directory" >&2; usage; }
+      if [ "$1" = --extra ]; then extra=$2; else out=$2; fi
+      shift 2 ;;
+    -h | --help) usage 0 ;;
+    -*) echo "fuzz/coverage.sh: unknown option '$1'" >&2; usage ;;
     *) break ;;
   esac
 done
+for t in "$@"; do
+  case $t in
+    fuzz_handshake | fuzz_jwt | fuzz_context | fuzz_frames | fuzz_session) ;;
+    *) echo "fuzz/coverage.sh: unknown target '$t'" >&2; usage ;;
+  esac
+done
+[ -z "$extra" ] || [ -d "$extra" ] || { echo "fuzz/coverage.sh: --extra $extra is not a directory" >&2; exit 2; }
+cd "$(dirname "$0")/.."
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_handshake fuzz_jwt fuzz_context fuzz_frames fuzz_session)
 profdata=$(command -v llvm-profdata-14 || command -v llvm-profdata)

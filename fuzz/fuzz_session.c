@@ -10,7 +10,11 @@
  *     source: none, Authorization, Sec-WebSocket-Protocol, access_token;
  *     bit 2 an Origin of the policy config; bit 3 a subprotocol offer;
  *     bit 4 the token in a first auth message instead), one length byte L,
- *     L bytes of claims to sign, then the frames;
+ *     L bytes of a token spec for the forge (fuzz/forge.h: any key, header,
+ *     claims, tampering), then the frames; the fault-free run's answer to
+ *     the token is judged by the acceptance oracle and the JWT model, and
+ *     when the token was accepted in the request, the frames by the frame
+ *     model (fuzz/model_frames.h);
  *   mode bit 1: frames structured ([first byte | length | payload]...,
  *     fz_frames_encode) rather than raw bytes.
  * So the fuzzer reaches raw request heads as fast as fuzz_handshake does,
@@ -20,6 +24,9 @@
 #include <string.h>
 
 #include "common.h"
+#include "config.h"
+#include "forge.h"
+#include "model_frames.h"
 
 const char fz_target_name[] = "fuzz_session";
 
@@ -84,11 +91,40 @@ static size_t auth_frame(const char *tok, uint8_t *out) {
   return at;
 }
 
+typedef struct oracle {
+  fz_token tok;
+  int presented;    /* the token went into the request or auth message */
+  int frames_model; /* the frames follow an upgrade that carried tok */
+  size_t frames_at; /* where they start in the stream */
+  const fz_case *c;
+} oracle;
+
+static ws_verdict session_oracle(void *ud, const ws_run_result *clean,
+                                 char *why, size_t cap) {
+  const oracle *o = ud;
+  ws_verdict v =
+      o->presented ? fz_token_oracle(&o->tok, clean, why, cap) : WS_V_DIAGNOSED;
+  if (ws_verdict_failing(v)) return v;
+  if (o->frames_model && clean->outcome.http_status == 101 &&
+      fz_frames_oracle_check(
+          o->c->spec.input + o->frames_at, o->c->spec.len - o->frames_at,
+          1048576, 1, clean->outcome.diag, clean->outcome.close_code, why, cap))
+    return WS_V_WRONG_OUTCOME;
+  return WS_V_DIAGNOSED;
+}
+
+static void oracle_free(void *ud) {
+  oracle *o = ud;
+  fz_token_free(&o->tok);
+  free(o);
+}
+
 int fz_target_decode(const uint8_t *data, size_t size, fz_case *c) {
   size_t used = fz_case_begin(c, data, size), hl = 0, fl, at;
   const uint8_t *body, *frames;
   uint8_t mode, *head = NULL, *stream;
   size_t blen;
+  oracle *o = NULL;
   if (used == 0 || used >= size) return -1;
   mode = data[used++];
   body = data + used;
@@ -99,26 +135,44 @@ int fz_target_decode(const uint8_t *data, size_t size, fz_case *c) {
     frames = end;
   } else {
     uint8_t choices = blen > 0 ? body[0] : 0;
-    size_t cl = blen > 1 ? body[1] : 0, tl;
-    char *tok;
-    if (cl > blen - (blen > 1 ? 2 : blen)) cl = blen - (blen > 1 ? 2 : blen);
-    tok = fz_sign(body + (blen > 1 ? 2 : blen), cl);
-    if (!tok) return -1;
-    tl = strlen(tok);
+    size_t sl = blen > 1 ? body[1] : 0, skip = blen > 1 ? 2 : blen, tl;
+    const char *tok;
+    if (sl > blen - skip) sl = blen - skip;
+    if (!(o = calloc(1, sizeof(*o)))) return -1;
+    fz_token_decode(body + skip, sl, c->h.cfg, &o->tok);
+    if (!o->tok.text) {
+      free(o);
+      return -1;
+    }
+    /* The token oracle only for a session that presents the token. */
+    o->presented = (choices & 16) ? fz_config(c->h.cfg)->first_message_auth
+                                  : (choices & 3) != 0;
+    c->oracle = session_oracle;
+    c->oracle_ud = o;
+    c->oracle_free = oracle_free;
+    o->c = c;
+    fz_token_describe(&o->tok, c->note, sizeof(c->note));
+    tok = o->tok.text;
+    tl = o->tok.len;
     head = malloc(tl + 512 + tl + 64);
     if (!head) {
-      free(tok);
+      fz_case_free(c);
       return -1;
     }
     hl = built_head((choices & 16) ? (uint8_t)(choices & ~3u) : choices, tok,
                     (char *)head, tl + 512);
     if (choices & 16) hl += auth_frame(tok, head + hl);
-    free(tok);
-    frames = body + (blen > 1 ? 2 : blen) + cl;
+    /* An authenticated session whose messages never end it: the frame
+     * model's world (not first-message auth, whose first message decides). */
+    o->frames_model = !(choices & 16) && (choices & 3) != 0 &&
+                      !fz_config(c->h.cfg)->first_message_auth;
+    o->frames_at = hl;
+    frames = body + skip + sl;
   }
   fl = (size_t)(data + size - frames);
   if (!(stream = malloc(hl + 3 * fl + 8))) {
     free(head);
+    fz_case_free(c);
     return -1;
   }
   memcpy(stream, head, hl);

@@ -5,6 +5,7 @@
  *
  *   gen_corpus CORPUS_DIR      (the build runs it as: cmake --build ...
  *                               --target corpus) */
+#include <dirent.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -12,13 +13,61 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common.h"
+#include "forge.h"
+#include "forge_int.h"
 #include "testutil.h"
 #include "tokens.h"
 
 #define EXP "2000000000"
 
 static const char *root;
-static unsigned long written;
+static unsigned long written, removed;
+
+/* The names written this run, so that a regeneration replaces the seeds of
+ * the previous one instead of adding to them (prune_stale). */
+#define MAX_SEEDS 4096
+static char seen[MAX_SEEDS][2 * 20 + 1];
+static const char *seen_target[MAX_SEEDS];
+static size_t n_seen;
+
+static int was_written(const char *target, const char *name) {
+  size_t i;
+  for (i = 0; i < n_seen; i++)
+    if (strcmp(seen_target[i], target) == 0 && strcmp(seen[i], name) == 0)
+      return 1;
+  return 0;
+}
+
+/* A seed's name: 40 lower-case hex digits. */
+static int is_seed_name(const char *s) {
+  size_t i;
+  for (i = 0; s[i]; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return 0;
+  return i == 40;
+}
+
+/* Removes from corpus/<target>/ every seed-named file this run did not
+ * write: corpus/<target>/ holds the generator's output only (found inputs
+ * belong in corpus/regressions/, which is never touched here). */
+static void prune_stale(const char *target) {
+  char dir[1024], path[1100];
+  DIR *d;
+  struct dirent *e;
+  snprintf(dir, sizeof(dir), "%s/%s", root, target);
+  if (!(d = opendir(dir))) return;
+  while ((e = readdir(d)) != NULL) {
+    if (!is_seed_name(e->d_name) || was_written(target, e->d_name)) continue;
+    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+    if (remove(path) != 0) {
+      perror(path);
+      exit(1);
+    }
+    removed++;
+  }
+  closedir(d);
+}
 
 static void emit(const char *target, const tu_bytes *b) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -30,6 +79,13 @@ static void emit(const char *target, const tu_bytes *b) {
     exit(1);
   }
   for (i = 0; i < mdlen; i++) sprintf(hex + 2 * i, "%02x", md[i]);
+  if (was_written(target, hex)) return; /* the same seed twice */
+  if (n_seen == MAX_SEEDS) {
+    fprintf(stderr, "gen_corpus: more than %d seeds\n", MAX_SEEDS);
+    exit(1);
+  }
+  memcpy(seen[n_seen], hex, sizeof(seen[0]));
+  seen_target[n_seen++] = target;
   snprintf(path, sizeof(path), "%s/%s", root, target);
   if (mkdir(path, 0777) != 0 && errno != EEXIST) {
     perror(path);
@@ -175,77 +231,121 @@ static void gen_handshake(void) {
   free(tok);
 }
 
-/* ---- fuzz_jwt: [flags][n][token or claims] ------------------------------ */
+/* ---- fuzz_jwt: [flags][n][token spec (forge.h) or raw token] ---------- */
 
-static void jwt_seed(uint8_t flags, uint8_t n, const char *body) {
+/* The common header from the old flags (bit 0 spec, bits 1-2 config, bit 3
+ * fail the (1 + n)-th allocation). */
+static void jwt_seed(uint8_t flags, uint8_t n, const void *body, size_t len) {
   tu_bytes b = {0};
-  uint8_t h[2] = {flags, n};
-  tu_put(&b, h, 2);
-  tu_puts(&b, body);
+  uint8_t plan[4] = {1, 0, 0, n};
+  put_header(&b,
+             (uint8_t)(((flags >> 1) & 3) | (flags & 1 ? 0x20 : 0) |
+                       (flags & 8 ? F_PLAN : 0)),
+             plan, NULL, 0);
+  tu_put(&b, body, len);
   emit_free("fuzz_jwt", &b);
 }
 
+/* A forge spec with byte `at` set to v (and key), for config cfg. */
+static void jwt_spec(unsigned cfg, uint8_t key, int at, uint8_t v) {
+  uint8_t s[FZ_SPEC_FIXED];
+  memset(s, 0, sizeof(s));
+  s[FZ_B_KEY] = key;
+  if (at >= 0) s[at] = v;
+  jwt_seed((uint8_t)(1 | cfg << 1), 0, s, sizeof(s));
+}
+
+/* Seeds for every key, header alg, kid, header extra, tamper op and claim
+ * boundary of the forge, a few raw claims, and raw tokens: the forge's
+ * pristine token of every set key (the independent checker must pass
+ * them), tampered and malformed ones, and allocation failures. */
 static void gen_jwt(void) {
-  static const struct {
-    ws_alg alg;
-    const char *kid;
-  } algs[] = {{WS_ALG_HS256, "hs256"},  {WS_ALG_HS384, "hs384"},
-              {WS_ALG_HS512, "hs512"},  {WS_ALG_RS256, "rs256"},
-              {WS_ALG_PS256, "ps256"},  {WS_ALG_ES256, "es256"},
-              {WS_ALG_EDDSA, "ed25519"}};
-  static const char *const claims[] = {
-      alice,
-      "{\"exp\":" EXP "}",
-      "{\"sub\":\"\",\"exp\":" EXP "}",
-      "{\"sub\":\"alice\"}",
-      "{\"sub\":\"alice\",\"exp\":\"soon\"}",
-      "{\"sub\":\"alice\",\"exp\":1600000000}",
-      "{\"sub\":\"alice\",\"exp\":" EXP ",\"nbf\":1900000000}",
-      "{\"sub\":\"alice\",\"exp\":" EXP ",\"nbf\":true}",
-      "{\"sub\":\"alice\",\"exp\":" EXP ",\"iat\":null}",
-      "{\"sub\":\"alice\",\"exp\":" EXP
-      ",\"iss\":\"https://issuer.example\",\"aud\":[\"x\",\"wsgate\"]}",
-      "{\"sub\":\"alice\",\"exp\":" EXP ",\"iss\":\"other\",\"aud\":\"x\"}",
-      "{\"sub\":\"alice\",\"sub\":\"bob\",\"exp\":" EXP "}",
-      "[1,2,3]",
-      "{\"sub\":\"a\\u0000b\",\"exp\":" EXP "}",
-  };
-  size_t i;
-  for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-    char *t = tok_sign_jwt(algs[i].alg, algs[i].kid, alice);
-    jwt_seed(0, 0, t);
-    jwt_seed(8, 7, t); /* and with the 8th allocation failing */
-    free(t);
+  static const uint8_t tamper_keys[] = {FZ_KEY_HS256,   FZ_KEY_RS256,
+                                        FZ_KEY_PS256,   FZ_KEY_ES256,
+                                        FZ_KEY_ED25519, FZ_KEY_FOREIGN_ES256};
+  static const char *const raw_bad[] = {"eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.",
+                                        "a.b", "e30.e30.e30.e30", ""};
+  uint8_t s[FZ_SPEC_FIXED + 64];
+  unsigned i, k, c;
+  fz_forge_init();
+  for (k = 0; k < FZ_KEY_COUNT; k++) {
+    jwt_spec(0, (uint8_t)k, -1, 0);
+    jwt_spec(3, (uint8_t)k, -1, 0); /* tight limits: RSA is too long */
+    memset(s, 0, sizeof(s));
+    s[FZ_B_KEY] = (uint8_t)k;
+    jwt_seed(1 | 8, 7, s, FZ_SPEC_FIXED); /* the 8th allocation fails */
   }
-  for (i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
-    jwt_seed(1, 0, claims[i]);
-    jwt_seed(1 | 4, 0, claims[i]); /* config 2: issuer and audience */
+  for (i = 0; i < FZ_ALG_CHOICES; i++) {
+    memset(s, 0, sizeof(s));
+    s[FZ_B_ALG] = (uint8_t)i;
+    s[FZ_B_KID] = 1; /* absent: the alg alone selects the key */
+    jwt_seed(1, 0, s, FZ_SPEC_FIXED);
+    s[FZ_B_KEY] = FZ_KEY_RS256; /* HMAC names: algorithm confusion */
+    jwt_seed(1, 0, s, FZ_SPEC_FIXED);
   }
-  jwt_seed(1 | 8, 3, alice);
-  jwt_seed(0, 0, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.");
-  jwt_seed(0, 0, "a.b");
-  jwt_seed(0, 0, "e30.e30.e30.e30");
-  {
-    char *t = tok_sign(WS_ALG_HS256, "hs256",
-                       "{\"alg\":\"HS256\",\"kid\":\"hs256\",\"crit\":[\"x\"]}",
-                       alice);
-    jwt_seed(0, 0, t);
-    free(t);
-    t = tok_sign(WS_ALG_HS256, "hs256",
-                 "{\"alg\":\"HS256\",\"kid\":\"hs256\",\"b64\":false,"
-                 "\"crit\":[\"b64\"]}",
-                 alice);
-    jwt_seed(0, 0, t);
-    free(t);
-    t = tok_sign(WS_ALG_HS256, "hs256", "{\"alg\":\"RS256\",\"kid\":\"hs256\"}",
-                 alice);
-    jwt_seed(0, 0, t);
-    free(t);
-    t = tok_sign(WS_ALG_HS256, "hs256", "{\"alg\":\"HS256\",\"kid\":\"nokey\"}",
-                 alice);
-    jwt_seed(0, 0, t);
-    free(t);
+  for (i = 0; i < FZ_KID_CHOICES; i++)
+    jwt_spec(0, FZ_KEY_ES256, FZ_B_KID, (uint8_t)i);
+  for (i = 0; i < 2 * FZ_HDR_CHOICES; i++)
+    jwt_spec(0, FZ_KEY_HS256, FZ_B_HDR, (uint8_t)i);
+  for (i = 0; i < FZ_TAMPER_COUNT; i++)
+    for (k = 0; k < sizeof(tamper_keys); k++) {
+      memset(s, 0, sizeof(s));
+      s[FZ_B_KEY] = tamper_keys[k];
+      s[FZ_B_TAMPER] = (uint8_t)i;
+      s[FZ_B_ARG_HI] = 1;
+      s[FZ_B_ARG_LO] = 5;
+      jwt_seed(1, 0, s, FZ_SPEC_FIXED);
+    }
+  /* The first and the last bit of every key's signature (arg 0xffff is
+   * the last bit for every signature length). */
+  for (k = 0; k < FZ_KEY_COUNT; k++)
+    for (i = 0; i < 2; i++) {
+      memset(s, 0, sizeof(s));
+      s[FZ_B_KEY] = (uint8_t)k;
+      s[FZ_B_TAMPER] = FZ_T_FLIP_BIT;
+      s[FZ_B_ARG_HI] = s[FZ_B_ARG_LO] = i ? 0xff : 0;
+      jwt_seed(1, 0, s, FZ_SPEC_FIXED);
+    }
+  for (c = 0; c < FZ_CFG_COUNT; c += 2) { /* configs 0 and 2 (leeway 30) */
+    for (i = 0; i < FZ_EXP_CHOICES; i++) jwt_spec(c, 0, FZ_B_EXP, (uint8_t)i);
+    for (i = 0; i < FZ_NBF_CHOICES; i++) jwt_spec(c, 0, FZ_B_NBF, (uint8_t)i);
+    for (i = 0; i < FZ_IAT_CHOICES; i++) jwt_spec(c, 0, FZ_B_IAT, (uint8_t)i);
+    for (i = 0; i < FZ_ISS_CHOICES; i++) jwt_spec(c, 0, FZ_B_ISS, (uint8_t)i);
+    for (i = 0; i < FZ_AUD_CHOICES; i++) jwt_spec(c, 0, FZ_B_AUD, (uint8_t)i);
+    for (i = 0; i < FZ_SUB_CHOICES; i++) jwt_spec(c, 0, FZ_B_SUB, (uint8_t)i);
   }
+  for (i = 0; i < FZ_CLX_CHOICES; i++) {
+    jwt_spec(0, 0, FZ_B_CLX, (uint8_t)i);
+    jwt_spec(3, 0, FZ_B_CLX, (uint8_t)i); /* depth limit 3 */
+  }
+  /* sub from the tail, and raw claims text. */
+  memset(s, 0, sizeof(s));
+  s[FZ_B_SUB] = 9;
+  s[FZ_B_TAIL_LEN] = 255;
+  memcpy(s + FZ_SPEC_FIXED, "bob\"", 6);
+  jwt_seed(1, 0, s, FZ_SPEC_FIXED + 6);
+  memset(s, 0, sizeof(s));
+  s[FZ_B_MODE] = 3;
+  s[FZ_B_TAIL_LEN] = 255;
+  memcpy(s + FZ_SPEC_FIXED, alice, strlen(alice));
+  jwt_seed(1, 0, s, FZ_SPEC_FIXED + strlen(alice));
+  jwt_seed(1 | 4, 0, s, FZ_SPEC_FIXED + strlen(alice));
+  /* Raw tokens. */
+  for (k = 0; k < FZ_KEY_COUNT; k++) {
+    fz_token t;
+    memset(s, 0, sizeof(s));
+    s[FZ_B_KEY] = (uint8_t)k;
+    fz_token_decode(s, FZ_SPEC_FIXED, 0, &t);
+    jwt_seed(0, 0, t.text, t.len);
+    if (k < FZ_KEY_SET_COUNT) jwt_seed(8, 7, t.text, t.len);
+    fz_token_free(&t);
+    s[FZ_B_TAMPER] = FZ_T_FLIP_BIT;
+    fz_token_decode(s, FZ_SPEC_FIXED, 0, &t);
+    jwt_seed(0, 0, t.text, t.len);
+    fz_token_free(&t);
+  }
+  for (i = 0; i < sizeof(raw_bad) / sizeof(raw_bad[0]); i++)
+    jwt_seed(0, 0, raw_bad[i], strlen(raw_bad[i]));
 }
 
 /* ---- plans: [nrules][kind mode n-1]... ---------------------------------- */
@@ -267,15 +367,48 @@ static size_t plan_rules(size_t i) {
 
 /* ---- fuzz_context: [plan][fma][claims] ---------------------------------- */
 
+/* A token spec for the forge (fuzz/forge.h): key, header alg, kid, header
+ * extras, tamper, tamper argument (2 bytes), claims mode, exp, nbf, iat,
+ * iss, aud, sub; all zero is a valid HS256 token every policy accepts. */
+static void put_spec(tu_bytes *b, uint8_t key, uint8_t tamper, uint8_t exp) {
+  uint8_t spec[14] = {0};
+  spec[0] = key;
+  spec[4] = tamper;
+  spec[6] = 9;
+  spec[8] = exp;
+  tu_put(b, spec, sizeof(spec));
+}
+
 static void gen_context(void) {
   size_t i;
+  uint8_t k;
   for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
     int fma;
     for (fma = 0; fma < 2; fma++) {
       tu_bytes b = {0};
       put_header(&b, (uint8_t)((fma ? 1 : 0) | (plan_rules(i) ? F_PLAN : 0)),
                  plans[i], NULL, 0);
-      tu_puts(&b, alice);
+      put_spec(&b, (uint8_t)(i % 7), 0, 0);
+      emit_free("fuzz_context", &b);
+    }
+  }
+  /* Every key, in the request and in the first message; a tampered
+   * signature and an expired token of each. */
+  for (k = 0; k < 9; k++) {
+    uint8_t cfg;
+    for (cfg = 0; cfg < 3; cfg++) {
+      tu_bytes b = {0};
+      put_header(&b, cfg, NULL, NULL, 0);
+      put_spec(&b, k, 0, 0);
+      emit_free("fuzz_context", &b);
+    }
+    {
+      tu_bytes b = {0};
+      put_header(&b, 0, NULL, NULL, 0);
+      put_spec(&b, k, 1, 0);
+      emit_free("fuzz_context", &b);
+      put_header(&b, 2, NULL, NULL, 0);
+      put_spec(&b, k, 0, 3);
       emit_free("fuzz_context", &b);
     }
   }
@@ -283,7 +416,7 @@ static void gen_context(void) {
     static const uint8_t one[1] = {0};
     tu_bytes b = {0};
     put_header(&b, F_INTERLEAVE | 1, NULL, one, 1);
-    tu_puts(&b, alice);
+    put_spec(&b, 5, 0, 0);
     emit_free("fuzz_context", &b);
   }
 }
@@ -388,6 +521,27 @@ static void gen_frames(void) {
   tu_put(&b, &tight, 1); /* too deep for depth 3 */
   stext(&b, "{\"a\":{\"b\":{\"c\":{}}}}");
   emit_free("fuzz_frames", &b);
+  /* Length boundaries: payloads of 125 and 126 bytes (the 7-bit and 16-bit
+   * length forms), each followed by the end of input at a frame boundary;
+   * a close whose short reason follows a full-size control payload of
+   * bytes that are not UTF-8 (the control buffer is reused). */
+  {
+    char t[200], inv[125];
+    size_t n;
+    for (n = 124; n <= 127; n++) {
+      memset(t, 'a', sizeof(t));
+      memcpy(t, "{\"type\":\"ping\",\"x\":\"", 20);
+      memcpy(t + n - 2, "\"}", 2);
+      tu_put(&b, &m, 1);
+      sframe(&b, 0x81, t, n);
+      emit_free("fuzz_frames", &b);
+    }
+    memset(inv, 0xff, sizeof(inv));
+    tu_put(&b, &m, 1);
+    sframe(&b, 0x89, inv, sizeof(inv));
+    sframe(&b, 0x88, "\x03\xe8ok", 4);
+    emit_free("fuzz_frames", &b);
+  }
   /* Raw mode: masked frames as a client writes them, and an unmasked one. */
   m = 0;
   tight = 0;
@@ -417,15 +571,18 @@ static void session_seed(size_t plan, uint8_t cfg, const tu_bytes *stream) {
   emit_free("fuzz_session", &b);
 }
 
-/* Built mode (mode byte 3: built head, structured frames). */
-static void session_built(uint8_t cfg, uint8_t choices, const char *claims,
-                          const tu_bytes *frames, size_t plan) {
-  tu_bytes b = {0};
-  uint8_t h[3] = {3, choices, (uint8_t)strlen(claims)};
+/* Built mode (mode byte 3: built head, structured frames), the token from a
+ * forge spec (put_spec). */
+static void session_built(uint8_t cfg, uint8_t choices, uint8_t key,
+                          uint8_t tamper, const tu_bytes *frames, size_t plan) {
+  tu_bytes b = {0}, spec = {0};
+  uint8_t h[3] = {3, choices, 14};
   put_header(&b, (uint8_t)(cfg | (plan_rules(plan) ? F_PLAN : 0)), plans[plan],
              NULL, 0);
   tu_put(&b, h, 3);
-  tu_puts(&b, claims);
+  put_spec(&spec, key, tamper, 0);
+  tu_put(&b, spec.p, spec.n);
+  tu_bytes_free(&spec);
   tu_put(&b, frames->p, frames->n);
   emit_free("fuzz_session", &b);
 }
@@ -462,21 +619,22 @@ static void gen_session(void) {
   /* Built heads: each token source, first-message auth, the policy
    * config, with structured frames behind them. */
   {
-    static const char pol[] = "{\"sub\":\"c\",\"exp\":" EXP
-                              ",\"iss\":\"https://issuer.example\","
-                              "\"aud\":\"wsgate\"}";
     tu_bytes fr = {0};
     sframe(&fr, 0x81, "{\"type\":\"user_message\"}", 23);
     sframe(&fr, 0x01, "{\"type\":", 8);
     sframe(&fr, 0x89, "p", 1);
     sframe(&fr, 0x80, "\"ping\"}", 7);
     sframe(&fr, 0x88, "\x03\xe8", 2);
-    for (i = 1; i < 4; i++) session_built(0, (uint8_t)i, alice, &fr, 0);
-    session_built(1, 16, alice, &fr, 0);
-    session_built(2, 1 | 4 | 8, pol, &fr, 0);
-    session_built(0, 1, alice, &fr, 14);
-    session_built(0, 1, alice, &fr, 15);
-    session_built(1, 16, alice, &fr, 12);
+    for (i = 1; i < 4; i++) session_built(0, (uint8_t)i, 0, 0, &fr, 0);
+    for (i = 0; i < 9; i++) session_built(0, 1, (uint8_t)i, 0, &fr, 0);
+    session_built(0, 1, 3, 1, &fr, 0); /* RS256, one bit flipped */
+    session_built(0, 1, 5, 9, &fr, 0); /* ES256, r = 0 */
+    session_built(1, 16, 0, 0, &fr, 0);
+    session_built(1, 16, 6, 0, &fr, 0);
+    session_built(2, 1 | 4 | 8, 0, 0, &fr, 0);
+    session_built(0, 1, 0, 0, &fr, 14);
+    session_built(0, 1, 0, 0, &fr, 15);
+    session_built(1, 16, 0, 0, &fr, 12);
     tu_bytes_free(&fr);
   }
   /* First-message auth: the token travels masked inside a frame, where no
@@ -534,6 +692,12 @@ int main(int argc, char **argv) {
   gen_context();
   gen_frames();
   gen_session();
-  printf("gen_corpus: %lu seeds written under %s\n", written, root);
+  prune_stale("fuzz_handshake");
+  prune_stale("fuzz_jwt");
+  prune_stale("fuzz_context");
+  prune_stale("fuzz_frames");
+  prune_stale("fuzz_session");
+  printf("gen_corpus: %lu seeds written under %s, %lu stale ones removed\n",
+         written, root, removed);
   return 0;
 }

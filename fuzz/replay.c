@@ -32,7 +32,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Targets that are not built on fz_target_decode (yet) can still replay. */
-__attribute__((weak)) const char fz_target_name[] = "fuzz target";
 __attribute__((weak)) int fz_target_decode(const uint8_t *data, size_t size,
                                            fz_case *c) {
   (void)data;

@@ -34,16 +34,17 @@ static double secs(void) {
 static ws_keyset *keys;
 static ws_config *cfg;
 
+static void count(void *ud, const uint8_t *p, size_t n) {
+  (void)p;
+  *(size_t *)ud += n;
+}
+
 /* Runs one whole session over in; returns the server bytes count. */
 static size_t one_session(const tu_bytes *in, tu_env *t, ws_diag *diag) {
   ws_session *s = NULL;
-  const uint8_t *d;
-  size_t n, total = 0;
+  size_t total = 0;
   if (ws_session_new(&s, cfg, keys, &t->env) != WS_OK) return 0;
-  ws_session_recv(s, in->p, in->n);
-  while ((n = ws_session_send(s, &d)) > 0) total += n;
-  ws_session_eof(s);
-  while ((n = ws_session_send(s, &d)) > 0) total += n;
+  tb_session_feed(s, in->p, in->n, 0, 0, 1, count, &total);
   *diag = ws_session_outcome(s)->diag;
   ws_session_free(s);
   return total;
@@ -199,7 +200,25 @@ static void bench_memory(void) {
 }
 
 int main(int argc, char **argv) {
-  double budget = argc > 1 ? atof(argv[1]) : 1.0;
+  double budget = 1.0;
+  if (argc > 2 || (argc == 2 && (strcmp(argv[1], "--help") == 0 ||
+                                 strcmp(argv[1], "-h") == 0))) {
+    fprintf(stderr,
+            "usage: bench_session [SECONDS]  (per figure, 0.01..600; "
+            "default 1)\n");
+    return argc == 2 ? 0 : 2;
+  }
+  if (argc == 2) {
+    char *end;
+    budget = strtod(argv[1], &end);
+    if (end == argv[1] || *end || !(budget >= 0.01 && budget <= 600)) {
+      fprintf(stderr,
+              "bench_session: '%s' is not a number of seconds in 0.01..600\n"
+              "usage: bench_session [SECONDS]\n",
+              argv[1]);
+      return 2;
+    }
+  }
   tu_global_init();
   keys = tu_keys();
   cfg = tu_config(NULL);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint for what the compiler does not catch (STYLE 2, 3, 4, 13):
+# Lint for what the compiler does not catch (POLICY §7.2, §7.3, §7.4, §7.13):
 #  - libc allocation only in core/mem.c; no exit/abort/assert in core/;
 #  - no socket headers, clocks or randomness in core/;
 #  - each dependency's headers in exactly one adapter file;

@@ -19,6 +19,12 @@ int main(int argc, char **argv) {
   const char *hdr = "{\"alg\":\"HS256\",\"kid\":\"hs256\",\"typ\":\"JWT\"}";
   char *tok, line[4096];
   tu_bytes b = {0};
+  if (argc != 2 || (strcmp(kind, "chat") && strcmp(kind, "fma") &&
+                    strcmp(kind, "expired") && strcmp(kind, "badframe"))) {
+    /* Before anything is allocated: the usage path leaks nothing. */
+    fprintf(stderr, "usage: mkstream chat|fma|expired|badframe > stream.bin\n");
+    return 2;
+  }
   if (strcmp(kind, "expired") == 0)
     tok = tok_sign(WS_ALG_HS256, "hs256", hdr,
                    "{\"sub\":\"alice\",\"exp\":1600000000}");
@@ -31,8 +37,7 @@ int main(int argc, char **argv) {
     tu_text(&b, line);
     tu_text(&b, "{\"type\":\"user_message\",\"text\":\"hi\"}");
     tu_close(&b, 1000, NULL);
-  } else if (strcmp(kind, "chat") == 0 || strcmp(kind, "expired") == 0 ||
-             strcmp(kind, "badframe") == 0) {
+  } else {
     snprintf(line, sizeof(line), "Authorization: Bearer %s\r\n", tok);
     tu_request(&b, line);
     if (strcmp(kind, "badframe") == 0) {
@@ -43,9 +48,6 @@ int main(int argc, char **argv) {
       tu_text(&b, "{\"type\":\"user_message\",\"text\":\"hello\"}");
       tu_close(&b, 1000, "bye");
     }
-  } else {
-    fprintf(stderr, "usage: mkstream chat|fma|expired|badframe > stream.bin\n");
-    return 2;
   }
   fwrite(b.p, 1, b.n, stdout);
   tu_bytes_free(&b);

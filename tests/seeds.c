@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "b64.h"
 #include "testutil.h"
 #include "tokens.h"
 
@@ -51,6 +52,30 @@ static void emit(const char *group, const char *name, tu_bytes *b) {
 /* A token for alg with the key of the same name. */
 static char *alice(ws_alg alg, const char *kid) {
   return tok_sign_jwt(alg, kid, "{\"sub\":\"alice\",\"exp\":" EXP "}");
+}
+
+/* Flips one bit of the token's decoded signature and re-encodes it: the
+ * result is still canonical base64url of the right length, so it fails at
+ * the signature check (flipping a character of the text could make it
+ * non-canonical base64url, AUTH_BASE64, instead). */
+static char *flip_signature(char *tok) {
+  char *dot = strrchr(tok, '.'), *enc, *out;
+  size_t n = strlen(dot + 1), cap = ws_b64url_decoded_max(n);
+  uint8_t *sig = malloc(cap ? cap : 1);
+  long m = sig ? ws_b64url_decode(dot + 1, n, sig, cap) : -1;
+  if (m < 8) {
+    fprintf(stderr, "seeds: token has no signature to flip\n");
+    exit(1);
+  }
+  sig[m / 2] ^= 0x01;
+  enc = tok_b64url(sig, (size_t)m);
+  *dot = '\0';
+  if (!(out = malloc(strlen(tok) + strlen(enc) + 2))) exit(1);
+  sprintf(out, "%s.%s", tok, enc);
+  free(enc);
+  free(sig);
+  free(tok);
+  return out;
 }
 
 /* Request with "Authorization: Bearer <t>" plus extra header lines. */
@@ -127,8 +152,7 @@ static void group_default(void) {
   bearer(&b, t2, NULL);
   emit("default", "auth_expired", &b);
   free(t2);
-  t2 = alice(WS_ALG_ES256, "es256");
-  t2[strlen(t2) - 3] ^= 1; /* a signature that does not verify */
+  t2 = flip_signature(alice(WS_ALG_ES256, "es256"));
   bearer(&b, t2, NULL);
   emit("default", "auth_bad_signature", &b);
   free(t2);

@@ -24,7 +24,7 @@ for group in default fma policy; do
     head -n 20 "$work/$group.failures.jsonl" >&2
     fail=1
   fi
-  # The summary must be the last line and carry the CONTRACT 5 members.
+  # The summary must be the last line and carry the POLICY §5 members.
   for k in inputs points absorbed diagnosed unexplained misattributed leaked crashed; do
     grep -q "\"$k\":[0-9]" <<<"$summary" || { echo "FAIL: $group summary lacks $k" >&2; fail=1; }
   done

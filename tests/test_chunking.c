@@ -1,5 +1,6 @@
 /* The outcome and the server's bytes must not depend on how the client's
- * bytes are split (CONTRACT 5), and sessions must not depend on each other:
+ * bytes are split between calls (POLICY §5), and sessions must not depend on
+ * each other:
  * many sessions fed interleaved, a byte of each in turn, give the same
  * results as one after another (reentrancy: no hidden shared state). */
 #include <setjmp.h>

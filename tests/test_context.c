@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -91,6 +92,66 @@ static void test_each_attr_failure_names_the_attr(void **st) {
   }
 }
 
+/* Everything built from the attribute list (wsgate/attr.h) agrees with an
+ * independent statement of it: names, diagnosis rows (code, stage, class,
+ * status, close, description), id kinds and the primary ids' prefixes. */
+static const struct {
+  ws_attr attr;
+  const char *name, *diag, *prefix;
+} expected_attrs[] = {
+    {WS_ATTR_USER_ID, "user_id", "CTX_ATTR_USER_ID", NULL},
+    {WS_ATTR_THREAD_ID, "thread_id", "CTX_ATTR_THREAD_ID", "thread_"},
+    {WS_ATTR_WEBSOCKET_CLIENT_ID, "websocket_client_id",
+     "CTX_ATTR_WEBSOCKET_CLIENT_ID", "wsc_"},
+    {WS_ATTR_RUN_ID, "run_id", "CTX_ATTR_RUN_ID", "run_"},
+    {WS_ATTR_REQUEST_ID, "request_id", "CTX_ATTR_REQUEST_ID", "req_"},
+};
+
+static void test_attr_list(void **st) {
+  size_t i, rows = 0;
+  int d;
+  (void)st;
+  assert_int_equal(WS_ATTR_COUNT_,
+                   sizeof(expected_attrs) / sizeof(expected_attrs[0]));
+  assert_int_equal(WS_ID_THREAD, WS_ATTR_THREAD_ID);
+  assert_int_equal(WS_ID_WEBSOCKET_CLIENT, WS_ATTR_WEBSOCKET_CLIENT_ID);
+  assert_int_equal(WS_ID_RUN, WS_ATTR_RUN_ID);
+  assert_int_equal(WS_ID_REQUEST, WS_ATTR_REQUEST_ID);
+  assert_null(ws_attr_name(WS_ATTR_COUNT_));
+  for (i = 0; i < WS_ATTR_COUNT_; i++) {
+    const ws_diag_info *info = ws_diag_find(expected_attrs[i].diag);
+    char desc[128];
+    assert_int_equal(expected_attrs[i].attr, (ws_attr)i);
+    assert_string_equal(ws_attr_name((ws_attr)i), expected_attrs[i].name);
+    assert_non_null(info);
+    assert_int_equal(info->stage, WS_STAGE_CONTEXT);
+    assert_int_equal(info->cls, WS_CLASS_INTERNAL);
+    assert_int_equal(info->http_status, 500);
+    assert_int_equal(info->close_code, 1011);
+    snprintf(desc, sizeof(desc),
+             "context attribute %s could not be read or is invalid",
+             expected_attrs[i].name);
+    assert_string_equal(info->description, desc);
+    if (expected_attrs[i].prefix) {
+      tu_env t;
+      char id[WS_ID_MAX + 1];
+      tu_env_init(&t, 1700000000, 1);
+      assert_int_equal(
+          ws_idgen_primary_default(&t.env, (ws_id_kind)i, id, sizeof(id)), 0);
+      assert_true(strncmp(id, expected_attrs[i].prefix,
+                          strlen(expected_attrs[i].prefix)) == 0);
+    }
+  }
+  /* No CTX_ATTR_* row without an attribute, and they sit together, after
+   * CTX_IDGEN_EXHAUSTED (the codes' numbers are as before the list). */
+  for (d = 1; d <= ws_diag_count(); d++)
+    if (strncmp(ws_diag_get((ws_diag)d)->code, "CTX_ATTR_", 9) == 0) rows++;
+  assert_int_equal(rows, WS_ATTR_COUNT_);
+  assert_int_equal(WS_DIAG_CTX_ATTR_USER_ID, WS_DIAG_CTX_IDGEN_EXHAUSTED + 1);
+  assert_int_equal(WS_DIAG_CTX_NOMEM,
+                   WS_DIAG_CTX_ATTR_USER_ID + (int)WS_ATTR_COUNT_);
+}
+
 static void test_fallbacks(void **st) {
   fenv f;
   ws_outcome o;
@@ -131,7 +192,7 @@ static void test_user_id_rule(void **st) {
 static void test_nomem(void **st) {
   fenv f;
   ws_outcome o;
-  tu_failalloc fa = {0, 1, 0};
+  tu_failalloc fa = {.fail_at = 1};
   ws_allocator a = tu_failalloc_allocator(&fa);
   (void)st;
   init(&f);
@@ -143,6 +204,7 @@ static void test_nomem(void **st) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_each_attr_failure_names_the_attr),
+      cmocka_unit_test(test_attr_list),
       cmocka_unit_test(test_fallbacks),
       cmocka_unit_test(test_user_id_rule),
       cmocka_unit_test(test_nomem),

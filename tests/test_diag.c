@@ -1,4 +1,4 @@
-/* The diagnosis table's own invariants (CONTRACT 1, 3). */
+/* The diagnosis table's own invariants (POLICY §1, §3). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -15,53 +15,12 @@
 #include "frames.h"
 #include "testutil.h"
 
-/* ---- allocator: counting, with an inner one that fails on demand --------- */
+/* ---- allocator: counting, over the tests' failing allocator -------------- */
 
-typedef struct fail_alloc {
-  unsigned long hits;    /* allocation requests seen */
-  unsigned long fail_at; /* 1-based hit to fail; 0: none */
-  int fail_from;         /* fail fail_at and every later hit */
-  size_t largest;        /* largest size requested */
-} fail_alloc;
-
-static int fa_fails(fail_alloc *fa, size_t n) {
-  fa->hits++;
-  if (n > fa->largest) fa->largest = n;
-  if (fa->fail_at == 0) return 0;
-  return fa->fail_from ? fa->hits >= fa->fail_at : fa->hits == fa->fail_at;
-}
-static void *fa_malloc(size_t n, void *ud) {
-  return fa_fails(ud, n) ? NULL : malloc(n);
-}
-static void fa_free(void *p, void *ud) {
-  (void)ud;
-  free(p);
-}
-static void *fa_calloc(size_t a, size_t b, void *ud) {
-  return fa_fails(ud, a * b) ? NULL : calloc(a, b);
-}
-static void *fa_realloc(void *p, size_t n, void *ud) {
-  return fa_fails(ud, n) ? NULL : realloc(p, n);
-}
-
-typedef struct mem_fixture {
-  fail_alloc fa;
-  ws_countalloc ca;
-  ws_mem m;
-} mem_fixture;
+typedef tu_failmem mem_fixture; /* fa (requests, failures), ca (live), m */
 
 static void mem_fixture_init(mem_fixture *x) {
-  ws_allocator inner;
-  ws_allocator counted;
-  memset(x, 0, sizeof(*x));
-  inner.malloc = fa_malloc;
-  inner.free = fa_free;
-  inner.calloc = fa_calloc;
-  inner.realloc = fa_realloc;
-  inner.user_data = &x->fa;
-  ws_countalloc_init(&x->ca, &inner);
-  counted = ws_countalloc_allocator(&x->ca);
-  ws_mem_init(&x->m, &counted);
+  tu_failmem_init(x, 0, 0);
 }
 
 /* ---- building client frames ---------------------------------------------- */
@@ -171,7 +130,7 @@ static ws_diag on_text(void *ud, const uint8_t *msg, size_t len) {
   tu_put(&h->r->msgs, l, 4);
   if (len) tu_put(&h->r->msgs, msg, len);
   h->r->n_msgs++;
-  if (h->o->echo && ws_frames_send_text(h->f, msg, len) != 0)
+  if (h->o->echo && ws_frames_send_text(h->f, msg, len) != WS_FRAMES_SENT)
     h->r->send_fail = 1;
   if (h->o->stop_at && (int)h->r->n_msgs == h->o->stop_at)
     return h->o->stop_diag;
@@ -218,7 +177,7 @@ static void run(const uint8_t *in, size_t len, const run_opts *o, int mode,
   assert_int_equal(ws_frames_new(&f, &x.m, o->max, &out, &h), 0);
   assert_non_null(f);
   hc.f = f;
-  x.fa.fail_at = o->fail_at ? x.fa.hits + o->fail_at : 0;
+  x.fa.fail_at = o->fail_at ? x.fa.calls + o->fail_at : 0;
   x.fa.fail_from = o->fail_from;
 
   while (pos < len) {
@@ -492,7 +451,7 @@ static void test_large_message(void **state) {
   tu_bytes_free(&b);
 }
 
-/* ---- CONTRACT 3, after the upgrade: one test per frame row --------------- */
+/* ---- POLICY §3, after the upgrade: one test per frame row --------------- */
 
 static void test_row_rsv(void **state) {
   static const uint8_t bits[] = {0x40, 0x20, 0x10, 0x70};
@@ -971,8 +930,8 @@ static void test_limit_fragmented(void **state) {
   tu_bytes_free(&b);
 }
 
-/* A header announcing 2^62 bytes is refused from its header and first
- * payload byte, without buffering anything. */
+/* A header announcing 2^62 bytes is refused from its header alone, without
+ * buffering anything. */
 static void test_limit_huge_header(void **state) {
   tu_bytes b = {0};
   run_opts o = DEFAULT_OPTS;
@@ -987,8 +946,14 @@ static void test_limit_huge_header(void **state) {
   put_masked(&b, "a", 1, 0);
   check(&b, &o, WS_DIAG_FRAME_TOO_BIG, &r);
   result_free(&r);
-  /* Header alone: judged when a payload byte arrives, truncated at EOF. */
+  /* Header alone: refused at once, with no payload byte and no EOF. */
   b.n--;
+  check(&b, &o, WS_DIAG_FRAME_TOO_BIG, &r);
+  result_free(&r);
+  /* One byte short of the header: not yet judged; truncated at EOF. */
+  b.n--;
+  check(&b, &o, WS_DIAG_NONE, &r);
+  result_free(&r);
   expect_diag(&b, WS_DIAG_FRAME_TRUNCATED);
   /* With no practical limit, a header alone must not make the loop
    * allocate the announced size: at most the 64 KiB preallocation. */
@@ -1003,6 +968,130 @@ static void test_limit_huge_header(void **state) {
   assert_int_equal(ws_frames_eof(f), WS_DIAG_FRAME_TRUNCATED);
   ws_frames_free(f);
   assert_int_equal(x.ca.live_blocks, 0);
+  tu_bytes_free(&b);
+}
+
+/* ---- header-only checks, at the header's last byte ------------------- */
+
+/* A header-only diagnosis: the frames before it (prefix), the header bytes,
+ * and at how many of them the diagnosis is due (the header's end, or the
+ * earlier byte that already decides it). */
+typedef struct hdr_case {
+  const char *name;
+  size_t max;
+  int prefix; /* 0 none, 1 an open text message "Hel", 2 open "12345" */
+  const char *hdr;
+  size_t hdr_len;
+  size_t at;
+  ws_diag want;
+} hdr_case;
+
+#define MK "\x37\xfa\x21\x3d" /* the mask key */
+static const hdr_case HDR_CASES[] = {
+    {"fragmented ping", 0, 0, "\x09\x80" MK, 6, 2, WS_DIAG_FRAME_BAD_HEADER},
+    {"fragmented close", 0, 0, "\x08\x82" MK, 6, 2, WS_DIAG_FRAME_BAD_HEADER},
+    {"fragmented reserved control", 0, 0, "\x0b\x80" MK, 6, 2,
+     WS_DIAG_FRAME_BAD_HEADER},
+    {"ping of 126", 0, 0, "\x89\xfe\x00\x7e" MK, 8, 2,
+     WS_DIAG_FRAME_BAD_HEADER},
+    {"close, 64-bit length", 0, 0,
+     "\x88\xff\x00\x00\x00\x00\x00\x01\x00\x00" MK, 14, 2,
+     WS_DIAG_FRAME_BAD_HEADER},
+    {"5 in 16 bits", 0, 0, "\x81\xfe\x00\x05" MK, 8, 4,
+     WS_DIAG_FRAME_BAD_HEADER},
+    {"65535 in 64 bits", 0, 0, "\x81\xff\x00\x00\x00\x00\x00\x00\xff\xff" MK,
+     14, 10, WS_DIAG_FRAME_BAD_HEADER},
+    {"64-bit MSB set", 0, 0, "\x81\xff\x80\x00\x00\x00\x00\x01\x00\x00" MK, 14,
+     10, WS_DIAG_FRAME_BAD_HEADER},
+    {"unmasked", 0, 0, "\x81\x05", 2, 2, WS_DIAG_FRAME_UNMASKED},
+    {"unmasked, 16 bits", 0, 0, "\x81\x7e\x00\xc8", 4, 4,
+     WS_DIAG_FRAME_UNMASKED},
+    {"unmasked, 64 bits", 0, 0, "\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10,
+     10, WS_DIAG_FRAME_UNMASKED},
+    {"rsv1", 0, 0, "\xc1\x85" MK, 6, 6, WS_DIAG_FRAME_RSV},
+    {"rsv3 ping", 0, 0, "\x99\x80" MK, 6, 6, WS_DIAG_FRAME_RSV},
+    {"opcode 3", 0, 0, "\x83\x85" MK, 6, 6, WS_DIAG_FRAME_OPCODE},
+    {"opcode 0xb", 0, 0, "\x8b\x80" MK, 6, 6, WS_DIAG_FRAME_OPCODE},
+    {"continuation", 0, 0, "\x80\x85" MK, 6, 6, WS_DIAG_FRAME_CONTINUATION},
+    {"interleaved", 0, 1, "\x81\x85" MK, 6, 6, WS_DIAG_FRAME_INTERLEAVED},
+    {"binary", 0, 0, "\x82\x85" MK, 6, 6, WS_DIAG_FRAME_BINARY},
+    {"binary, 16 bits", 0, 0, "\x02\xfe\x01\x00" MK, 8, 8,
+     WS_DIAG_FRAME_BINARY},
+    {"close of 1", 0, 0, "\x88\x81" MK, 6, 6, WS_DIAG_FRAME_CLOSE_PAYLOAD},
+    {"close of 1 in a message", 0, 1, "\x88\x81" MK, 6, 6,
+     WS_DIAG_FRAME_CLOSE_PAYLOAD},
+    {"11 over 10", 10, 0, "\x81\x8b" MK, 6, 6, WS_DIAG_FRAME_TOO_BIG},
+    {"5 + 6 over 10", 10, 2, "\x80\x86" MK, 6, 6, WS_DIAG_FRAME_TOO_BIG},
+    {"2^62", 0, 0, "\x81\xff\x40\x00\x00\x00\x00\x00\x00\x00" MK, 14, 14,
+     WS_DIAG_FRAME_TOO_BIG},
+    {"65536 over 65535, 64 bits", 65535, 0,
+     "\x01\xff\x00\x00\x00\x00\x00\x01\x00\x00" MK, 14, 14,
+     WS_DIAG_FRAME_TOO_BIG},
+};
+#undef MK
+
+static void hdr_case_input(const hdr_case *c, size_t hdr_bytes, tu_bytes *b) {
+  b->n = 0;
+  if (c->prefix == 1) put_frame(b, 0, 0x1, "Hel", 3);
+  if (c->prefix == 2) put_frame(b, 0, 0x1, "12345", 5);
+  tu_put(b, c->hdr, hdr_bytes);
+}
+
+/* Each header-only diagnosis is given with the header alone, with no payload
+ * byte and no EOF, whole, byte by byte and in random chunkings; one byte
+ * before the deciding byte it is not given yet (and EOF there is
+ * FRAME_TRUNCATED). */
+static void test_header_only_at_once(void **state) {
+  tu_bytes b = {0};
+  run_opts o = DEFAULT_OPTS;
+  run_result r;
+  size_t i;
+  (void)state;
+  o.no_eof = 1;
+  for (i = 0; i < sizeof(HDR_CASES) / sizeof(HDR_CASES[0]); i++) {
+    const hdr_case *c = &HDR_CASES[i];
+    print_message("%s\n", c->name);
+    o.max = c->max ? c->max : DEFAULT_OPTS.max;
+    hdr_case_input(c, c->hdr_len, &b);
+    check(&b, &o, c->want, &r);
+    assert_int_equal(r.n_msgs, 0);
+    assert_int_equal(r.out.n, 0);
+    result_free(&r);
+    hdr_case_input(c, c->at, &b);
+    check(&b, &o, c->want, &r);
+    result_free(&r);
+    hdr_case_input(c, c->at - 1, &b);
+    check(&b, &o, WS_DIAG_NONE, &r);
+    result_free(&r);
+    o.no_eof = 0;
+    check(&b, &o, WS_DIAG_FRAME_TRUNCATED, &r);
+    result_free(&r);
+    o.no_eof = 1;
+  }
+  tu_bytes_free(&b);
+}
+
+/* A valid header alone is taken: no diagnosis, and the frame's first payload
+ * byte is still due (truncated at EOF).  An empty frame is complete with its
+ * header. */
+static void test_header_only_valid(void **state) {
+  tu_bytes b = {0};
+  run_opts o = DEFAULT_OPTS;
+  run_result r;
+  (void)state;
+  o.no_eof = 1;
+  o.max = 10;
+  put_header(&b, 0x81, 1, 10); /* exactly at the limit */
+  check(&b, &o, WS_DIAG_NONE, &r);
+  result_free(&r);
+  o.no_eof = 0;
+  check(&b, &o, WS_DIAG_FRAME_TRUNCATED, &r);
+  result_free(&r);
+  b.n = 0;
+  put_header(&b, 0x89, 1, 0); /* empty ping: answered from the header */
+  check(&b, &o, WS_DIAG_EOF_CLEAN, &r);
+  assert_out(&r, "\x8a\x00", 2);
+  result_free(&r);
   tu_bytes_free(&b);
 }
 
@@ -1275,8 +1364,8 @@ static void test_send_text_encoding(void **state) {
     off += hl + n;
     assert_int_equal(out.len, off);
   }
-  assert_int_equal(ws_frames_send_text(NULL, p, 1), -1);
-  assert_int_equal(ws_frames_send_text(f, NULL, 1), -1);
+  assert_int_equal(ws_frames_send_text(NULL, p, 1), WS_FRAMES_SEND_BAD_ARG);
+  assert_int_equal(ws_frames_send_text(f, NULL, 1), WS_FRAMES_SEND_BAD_ARG);
   assert_int_equal(out.len, off);
   ws_frames_free(f);
   ws_buf_free(&out, &x.m);
@@ -1294,14 +1383,14 @@ static void test_send_text_nomem(void **state) {
   assert_int_equal(ws_frames_new(&f, &x.m, 100, &out, &h), 0);
   assert_int_equal(ws_frames_send_text(f, (const uint8_t *)"ab", 2), 0);
   assert_int_equal(out.len, 4);
-  x.fa.fail_at = x.fa.hits + 1;
+  x.fa.fail_at = x.fa.calls + 1;
   /* Needs more room than the first allocation gave: must allocate. */
   assert_int_equal(ws_frames_send_text(
                        f,
                        (const uint8_t *)"0123456789012345678901234567890123456"
                                         "7890123456789012345678901234567890",
                        72),
-                   -1);
+                   WS_FRAMES_SEND_NOMEM);
   assert_int_equal(out.len, 4); /* nothing half-queued */
   assert_memory_equal(out.data,
                       "\x81\x02"
@@ -1554,6 +1643,8 @@ int main(void) {
       cmocka_unit_test(test_limit_single_frame),
       cmocka_unit_test(test_limit_fragmented),
       cmocka_unit_test(test_limit_huge_header),
+      cmocka_unit_test(test_header_only_at_once),
+      cmocka_unit_test(test_header_only_valid),
       cmocka_unit_test(test_eof),
       cmocka_unit_test(test_close_codes),
       cmocka_unit_test(test_close_empty),

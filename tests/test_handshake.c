@@ -1,6 +1,6 @@
 /* Tests for the upgrade handshake (core/handshake.c): the head scanner, the
  * parser's checks and their order, token sources, subprotocol selection, the
- * 101 response and the HTTP error responses of CONTRACT 3. */
+ * 101 response and the HTTP error responses of POLICY §3. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,47 +18,12 @@
 
 /* ---- helpers ---- */
 
-/* An inner allocator that fails every call from the fail_from-th on (0:
- * never), under ws_countalloc, which counts live blocks. */
-typedef struct failer {
-  size_t calls;
-  size_t fail_from;
-} failer;
-
-static int f_fails(failer *f) {
-  return ++f->calls >= f->fail_from && f->fail_from != 0;
-}
-static void *f_malloc(size_t n, void *ud) {
-  return f_fails(ud) ? NULL : malloc(n);
-}
-static void f_free(void *p, void *ud) {
-  (void)ud;
-  free(p);
-}
-static void *f_calloc(size_t a, size_t b, void *ud) {
-  void *p = f_malloc(a * b, ud);
-  if (p) memset(p, 0, a * b);
-  return p;
-}
-static void *f_realloc(void *p, size_t n, void *ud) {
-  return f_fails(ud) ? NULL : realloc(p, n);
-}
-
-typedef struct tmem {
-  failer f;
-  ws_countalloc ca;
-  ws_mem m;
-} tmem;
+/* A ws_mem that fails every allocation from the fail_from-th on (0: never),
+ * under the counting allocator (the tests' one failing allocator). */
+typedef tu_failmem tmem;
 
 static void tmem_init(tmem *t, size_t fail_from) {
-  ws_allocator inner = {f_malloc, f_free, f_calloc, f_realloc, NULL};
-  ws_allocator outer;
-  memset(t, 0, sizeof(*t));
-  t->f.fail_from = fail_from;
-  inner.user_data = &t->f;
-  ws_countalloc_init(&t->ca, &inner);
-  outer = ws_countalloc_allocator(&t->ca);
-  ws_mem_init(&t->m, &outer);
+  tu_failmem_init(t, (unsigned long)fail_from, 1);
 }
 
 #define RL "GET /chat HTTP/1.1\r\n"
@@ -289,7 +254,7 @@ static void test_accept_nomem(void **state) {
   assert_true(k < 100);
 }
 
-/* ---- CONTRACT 3 rows, before the upgrade ---- */
+/* ---- POLICY §3 rows, before the upgrade ---- */
 
 static void test_row_valid(void **state) {
   tmem tm;
@@ -362,11 +327,73 @@ static void test_row_request_line(void **state) {
                   NULL);
 }
 
+/* Absolute-form (RFC 9112 3.2.2; RFC 6455 4.2.1): accepted, its authority
+ * checked like Host and used as the host, the rest read as origin-form. */
+static void test_absolute_form(void **state) {
+  static const struct {
+    const char *target, *authority, *path, *query;
+  } ok[] = {
+      {"http://server.example.com/chat", "server.example.com", "/chat", ""},
+      {"ws://server.example.com:8080/chat?room=1", "server.example.com:8080",
+       "/chat", "room=1"},
+      {"WSS://a", "a", "/", ""},
+      {"https://[::1]:443?x=1", "[::1]:443", "/", "x=1"},
+      {"ws://10.0.0.1/a%2Fb", "10.0.0.1", "/a%2Fb", ""},
+  };
+  static const char *const bad[] = {
+      "http://user@server.example.com/chat", /* userinfo */
+      "http://user:pw@host/",
+      "ws:///chat",          /* empty host */
+      "ws://host:80x/chat",  /* port not a number */
+      "ws://host:123456/",   /* port too long */
+      "ws://host:65536/",    /* port out of range */
+      "ws://host/chat#frag", /* fragment */
+      "ws://ho%zzst/",       /* bad pct-encoding */
+      "ws://[::1/",          /* unclosed IP-literal */
+      "ws://host/a|b",       /* not a pchar */
+      "ftp://host/chat",     /* not a WebSocket scheme */
+      "ws:/host/chat",
+  };
+  tmem tm;
+  ws_handshake hs;
+  char req[512];
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n" BASE "\r\n", ok[i].target);
+    tmem_init(&tm, 0);
+    parse_ok(g_cfg, &tm, req, &hs);
+    assert_str(hs.target, ok[i].target);
+    assert_str(hs.authority, ok[i].authority);
+    assert_str(hs.host, ok[i].authority); /* the target's, not Host's */
+    assert_str(hs.path, ok[i].path);
+    assert_str(hs.query, ok[i].query);
+    ws_handshake_release(&tm.m, &hs);
+  }
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n" BASE "\r\n", bad[i]);
+    expect(req, WS_DIAG_HS_TARGET);
+  }
+  /* Host is still required and checked (RFC 9112 3.2). */
+  expect("GET ws://a/chat HTTP/1.1\r\n" L_UPG L_CONN L_KEY L_VER "\r\n",
+         WS_DIAG_HS_HOST);
+  expect("GET ws://a/chat HTTP/1.1\r\nHost: a b\r\n" L_UPG L_CONN L_KEY L_VER
+         "\r\n",
+         WS_DIAG_HS_HOST);
+  /* The query token is found after an authority too. */
+  tmem_init(&tm, 0);
+  parse_ok(g_cfg, &tm,
+           "GET ws://a/chat?access_token=abc HTTP/1.1\r\n" BASE "\r\n", &hs);
+  assert_int_equal(hs.token_source, WS_TOKEN_QUERY);
+  assert_string_equal(hs.token.p, "abc");
+  ws_handshake_release(&tm.m, &hs);
+}
+
 static void test_row_target(void **state) {
   (void)state;
-  expect("GET http://server.example.com/chat HTTP/1.1\r\n" BASE "\r\n",
-         WS_DIAG_HS_TARGET);
   expect("GET * HTTP/1.1\r\n" BASE "\r\n", WS_DIAG_HS_TARGET);
+  expect("GET server.example.com/chat HTTP/1.1\r\n" BASE "\r\n",
+         WS_DIAG_HS_TARGET);
   expect("GET /chat#frag HTTP/1.1\r\n" BASE "\r\n", WS_DIAG_HS_TARGET);
   expect("GET /chat?a=%zz HTTP/1.1\r\n" BASE "\r\n", WS_DIAG_HS_TARGET);
   expect("GET /chat%4 HTTP/1.1\r\n" BASE "\r\n", WS_DIAG_HS_TARGET);
@@ -484,8 +511,59 @@ static void test_row_duplicate(void **state) {
 }
 
 static void test_row_host(void **state) {
+  /* RFC 9112 3.2: Host = uri-host [ ":" port ]; anything else is a 400. */
+  static const char *const bad[] = {
+      "",                   /* empty: a WebSocket URI has a host */
+      "server example.com", /* whitespace */
+      "user@server.example.com",
+      "user:pw@host:80", /* userinfo */
+      "host:http",       /* port not a number */
+      "host:8o",
+      "host:-1",
+      "host:65536",
+      "host:000080", /* 6 digits */
+      "host:80:81",
+      ":80", /* no host */
+      "ho%zzst",
+      "ho%4", /* bad pct-encoding */
+      "[::1",
+      "[]",
+      "[::1]x",
+      "[::1]:x",
+      "host/path",
+      "host?q",
+      "host#f",
+      "h\"st",
+  };
+  static const char *const good[] = {
+      "server.example.com",
+      "server.example.com:8080",
+      "a",
+      "10.0.0.1:1",
+      "[::1]",
+      "[::1]:443",
+      "[v1.x]",
+      "host:", /* empty port: allowed by RFC 3986 3.2.3 */
+      "host:65535",
+      "ex%41mple.com",
+      "a-b_c~d!$&'()*+,;=",
+  };
+  char req[512];
+  size_t i;
   (void)state;
   expect(RL L_UPG L_CONN L_KEY L_VER "\r\n", WS_DIAG_HS_HOST);
+  for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    snprintf(req, sizeof(req),
+             RL "Host: %s\r\n" L_UPG L_CONN L_KEY L_VER "\r\n", bad[i]);
+    expect(req, WS_DIAG_HS_HOST);
+  }
+  for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    snprintf(req, sizeof(req),
+             RL "Host: %s\r\n" L_UPG L_CONN L_KEY L_VER "\r\n", good[i]);
+    expect(req, WS_DIAG_NONE);
+  }
+  /* Surrounding whitespace is OWS, not part of the value (RFC 9112 5). */
+  expect(RL "Host:   a:80  \r\n" L_UPG L_CONN L_KEY L_VER "\r\n", WS_DIAG_NONE);
   expect_response(WS_DIAG_HS_HOST, "HTTP/1.1 400 Bad Request\r\n", NULL);
 }
 
@@ -1258,6 +1336,7 @@ int main(void) {
       cmocka_unit_test(test_row_http_version),
       cmocka_unit_test(test_row_request_line),
       cmocka_unit_test(test_row_target),
+      cmocka_unit_test(test_absolute_form),
       cmocka_unit_test(test_row_header_syntax),
       cmocka_unit_test(test_row_bad_bytes),
       cmocka_unit_test(test_row_obs_fold),

@@ -50,7 +50,7 @@ static void run_plan(const char *const *specs, run *r) {
   assert_int_equal(r->fe.counts.live_blocks, 0);
 }
 
-/* A site is "<file>:<line> <what>" (CONTRACT 4). */
+/* A site is "<file>:<line> <what>" (POLICY §4). */
 static void assert_site(const char *site, const char *what) {
   const char *sp = strchr(site, ' ');
   assert_non_null(sp);

@@ -112,7 +112,7 @@ static void test_nomem_is_not_syntax(void **st) {
       "{\"sub\":\"alice\",\"aud\":[\"a\",\"b\"],\"k0\":1,\"k1\":1,\"k2\":1,"
       "\"k3\":1,\"k4\":1,\"k5\":1,\"k6\":1,\"k7\":1,\"k8\":1}";
   unsigned long n, total;
-  tu_failalloc fa = {0, 0, 0};
+  tu_failalloc fa = {0};
   ws_allocator a = tu_failalloc_allocator(&fa);
   ws_countalloc ca;
   ws_allocator c;

@@ -35,7 +35,7 @@ static ws_diag verify_full(const ws_config *cfg, const ws_keyset *ks,
                            int64_t now, const char *tok, size_t len,
                            ws_jwt_claims *out, unsigned long fail_at,
                            int *failed) {
-  tu_failalloc fa = {0, fail_at, 0};
+  tu_failalloc fa = {.fail_at = fail_at};
   ws_allocator inner = tu_failalloc_allocator(&fa);
   ws_countalloc ca;
   ws_allocator al;
@@ -1113,7 +1113,7 @@ static void test_sha1(void **state) {
   ws_b64_encode(md, 20, b64, sizeof(b64));
   assert_string_equal(b64, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
   for (k = 1;; k++) {
-    tu_failalloc fa = {0, k, 0};
+    tu_failalloc fa = {.fail_at = k};
     ws_allocator inner = tu_failalloc_allocator(&fa);
     ws_countalloc ca;
     ws_allocator al;

@@ -145,9 +145,11 @@ static void test_empty(void **state) {
   assert_int_equal(ws_keyset_empty(&ks), WS_OK);
   assert_int_equal(ws_keyset_size(ks), 0);
   ws_keyset_free(ks);
-  assert_int_equal(load(&ks, err, sizeof(err), "{\"keys\":[]}"), WS_OK);
-  assert_int_equal(ws_keyset_size(ks), 0);
-  ws_keyset_free(ks);
+  /* A document with no key is an error (ws_keyset_empty is the way to ask
+   * for an empty set). */
+  assert_int_equal(load(&ks, err, sizeof(err), "{\"keys\":[]}"), WS_ERR_PARSE);
+  assert_null(ks);
+  assert_string_equal(err, "jwks: no usable key: the \"keys\" array is empty");
   ws_keyset_free(NULL);
   assert_int_equal(ws_keyset_size(NULL), 0);
   assert_int_equal(ws_keyset_load(NULL, "{}", 2, NULL, 0), WS_ERR_ARG);
@@ -194,59 +196,132 @@ static void test_family_defaults(void **state) {
   free(k64);
 }
 
-/* RFC 7517 5: what we do not understand or may not use is ignored. */
+/* Collects the skip warnings of one load. */
+typedef struct warnings {
+  size_t n;
+  char text[8][256];
+} warnings;
+
+static void on_warn(void *ud, const char *msg) {
+  warnings *w = ud;
+  if (w->n < 8) snprintf(w->text[w->n], sizeof(w->text[0]), "%s", msg);
+  w->n++;
+}
+
+/* Loads doc with warnings collected; expects status rc. */
+static int load_warn(ws_keyset **ks, char *err, size_t errlen, warnings *w,
+                     const char *doc) {
+  memset(w, 0, sizeof(*w));
+  return ws_keyset_load_warn(ks, doc, strlen(doc), err, errlen, on_warn, w);
+}
+
+/* RFC 7517 5: what we do not understand or may not use is skipped, each
+ * skipped key is named with why, and a set left with no key is an error
+ * whose message says why the first key was skipped. */
 static void test_skipped(void **state) {
   ws_keyset *ks = NULL;
-  char err[256];
+  char err[320], doc[4096];
+  warnings w;
   size_t i;
-  static const char *const skip[] = {
-      ",\"use\":\"enc\"",
-      ",\"key_ops\":[\"encrypt\",\"decrypt\"]",
-      ",\"key_ops\":[]",
-      ",\"alg\":\"RS384\"", /* a JWA algorithm we do not implement */
-      ",\"alg\":\"RSA-OAEP\"",
+  static const struct {
+    const char *member, *want;
+  } skip[] = {
+      {",\"use\":\"enc\"",
+       "jwks: key 0 (kid \"k\") skipped: use \"enc\": only \"sig\" keys verify "
+       "signatures"},
+      {",\"key_ops\":[\"encrypt\",\"decrypt\"]",
+       "jwks: key 0 (kid \"k\") skipped: key_ops: does not list \"verify\""},
+      {",\"key_ops\":[]",
+       "jwks: key 0 (kid \"k\") skipped: key_ops: does not list \"verify\""},
+      /* a JWA algorithm we do not implement */
+      {",\"alg\":\"RS384\"",
+       "jwks: key 0 (kid \"k\") skipped: alg \"RS384\": not an algorithm "
+       "wsgate verifies"},
+      {",\"alg\":\"RSA-OAEP\"",
+       "jwks: key 0 (kid \"k\") skipped: alg \"RSA-OAEP\": not an algorithm"},
+      /* a typo */
+      {",\"alg\":\"RS265\"",
+       "jwks: key 0 (kid \"k\") skipped: alg \"RS265\": not an algorithm"},
+      /* the right name in the wrong case */
+      {",\"alg\":\"rs256\"",
+       "jwks: key 0 (kid \"k\") skipped: alg \"rs256\": alg names are "
+       "case-sensitive (RFC 7515 4.1.1)"},
   };
   (void)state;
   for (i = 0; i < sizeof(skip) / sizeof(skip[0]); i++) {
-    assert_int_equal(
-        load(&ks, err, sizeof(err),
-             "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"%s}]}",
-             rsa_n, skip[i]),
-        WS_OK);
-    assert_int_equal(ws_keyset_size(ks), 0);
+    snprintf(doc, sizeof(doc),
+             "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k\",\"n\":\"%s\","
+             "\"e\":\"AQAB\"%s}]}",
+             rsa_n, skip[i].member);
+    ks = (ws_keyset *)1;
+    assert_int_equal(load_warn(&ks, err, sizeof(err), &w, doc), WS_ERR_PARSE);
+    assert_null(ks);
+    assert_int_equal(w.n, 1);
+    if (!strstr(w.text[0], skip[i].want))
+      fail_msg("warning '%s' lacks '%s'", w.text[0], skip[i].want);
+    if (!strstr(err, "jwks: no usable key: 1 skipped; the first: key 0") ||
+        !strstr(err, skip[i].want + 6))
+      fail_msg("error '%s' lacks '%s'", err, skip[i].want);
+    /* The same key beside a usable one: loaded, with the same warning. */
+    snprintf(doc, sizeof(doc),
+             "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k\",\"n\":\"%s\","
+             "\"e\":\"AQAB\"%s},{\"kty\":\"oct\",\"k\":\"%s\"}]}",
+             rsa_n, skip[i].member, hs256_k);
+    assert_int_equal(load_warn(&ks, err, sizeof(err), &w, doc), WS_OK);
+    assert_int_equal(ws_keyset_size(ks), 1);
+    assert_int_equal(w.n, 1);
+    assert_non_null(strstr(w.text[0], skip[i].want));
     ws_keyset_free(ks);
   }
-  /* Unknown kty, unknown curves. */
-  assert_int_equal(
-      load(&ks, err, sizeof(err),
+  /* Unknown kty, unknown curves: four warnings, each naming its key. */
+  snprintf(doc, sizeof(doc),
            "{\"keys\":[{\"kty\":\"foo\",\"x\":\"!!\"},"
-           "{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"%s\",\"y\":\"%s\"},"
+           "{\"kty\":\"EC\",\"kid\":\"p384\",\"crv\":\"P-384\",\"x\":\"%s\","
+           "\"y\":\"%s\"},"
            "{\"kty\":\"OKP\",\"crv\":\"X25519\",\"x\":\"%s\"},"
            "{\"kty\":\"rsa\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}",
-           ec_x, ec_y, ed_x),
-      WS_OK);
-  assert_int_equal(ws_keyset_size(ks), 0);
-  ws_keyset_free(ks);
+           ec_x, ec_y, ed_x);
+  assert_int_equal(load_warn(&ks, err, sizeof(err), &w, doc), WS_ERR_PARSE);
+  assert_int_equal(w.n, 4);
+  assert_string_equal(w.text[0],
+                      "jwks: key 0 skipped: kty \"foo\": not a supported key "
+                      "type (oct, RSA, EC, OKP; case-sensitive)");
+  assert_string_equal(w.text[1],
+                      "jwks: key 1 (kid \"p384\") skipped: crv \"P-384\": not "
+                      "a supported EC curve (P-256 only)");
+  assert_string_equal(w.text[2],
+                      "jwks: key 2 skipped: crv \"X25519\": not a supported "
+                      "OKP curve (Ed25519 only)");
+  assert_non_null(strstr(w.text[3], "jwks: key 3 skipped: kty \"rsa\""));
+  assert_non_null(strstr(err,
+                         "jwks: no usable key: 4 skipped; the first: "
+                         "key 0 skipped: kty \"foo\""));
+  /* Without a callback the load is the same (ws_keyset_load). */
+  assert_int_equal(ws_keyset_load(&ks, doc, strlen(doc), err, sizeof(err)),
+                   WS_ERR_PARSE);
+  assert_null(ks);
   /* The same kid on an encryption key and a signing key (a common JWKS
    * shape): only the signing key is loaded, so the kid is not a duplicate. */
-  assert_int_equal(load(&ks, err, sizeof(err),
-                        "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"use\":"
-                        "\"enc\",\"n\":\"%s\",\"e\":\"AQAB\"},"
-                        "{\"kty\":\"RSA\",\"kid\":\"a\",\"use\":\"sig\",\"n\":"
-                        "\"%s\",\"e\":\"AQAB\"}]}",
-                        rsa_n, rsa_n),
-                   WS_OK);
+  snprintf(doc, sizeof(doc),
+           "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"use\":"
+           "\"enc\",\"n\":\"%s\",\"e\":\"AQAB\"},"
+           "{\"kty\":\"RSA\",\"kid\":\"a\",\"use\":\"sig\",\"n\":"
+           "\"%s\",\"e\":\"AQAB\"}]}",
+           rsa_n, rsa_n);
+  assert_int_equal(load_warn(&ks, err, sizeof(err), &w, doc), WS_OK);
   assert_int_equal(ws_keyset_size(ks), 1);
   assert_string_equal(ks->keys[0].kid, "a");
+  assert_int_equal(w.n, 1);
   ws_keyset_free(ks);
-  /* Several keys without kid are fine. */
-  assert_int_equal(load(&ks, err, sizeof(err),
-                        "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\"},{\"kty\":"
-                        "\"oct\",\"k\":\"%s\"}]}",
-                        hs256_k, hs256_k),
-                   WS_OK);
+  /* Several keys without kid are fine, and nothing is skipped. */
+  snprintf(doc, sizeof(doc),
+           "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\"},{\"kty\":"
+           "\"oct\",\"k\":\"%s\"}]}",
+           hs256_k, hs256_k);
+  assert_int_equal(load_warn(&ks, err, sizeof(err), &w, doc), WS_OK);
   assert_int_equal(ws_keyset_size(ks), 2);
   assert_null(ks->keys[0].kid);
+  assert_int_equal(w.n, 0);
   ws_keyset_free(ks);
 }
 

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -58,6 +60,30 @@ static void test_bad_specs(void **st) {
   }
 }
 
+/* A number beyond unsigned long is refused like any other bad number, not
+ * clamped to the largest one (strtoul's ERANGE); the largest itself is a
+ * valid N. */
+static void test_number_range(void **st) {
+  ws_fault_plan p;
+  char err[128] = "", spec[64];
+  (void)st;
+  ws_fault_plan_init(&p);
+  assert_int_equal(
+      ws_fault_plan_add(&p, "alloc@99999999999999999999", err, sizeof(err)),
+      -1);
+  assert_string_equal(err,
+                      "fault spec 'alloc@99999999999999999999': N is out of "
+                      "range (at most 2^64-1)");
+  assert_int_equal(
+      ws_fault_plan_add(&p, "idgen@99999999999999999999+", err, sizeof(err)),
+      -1);
+  assert_int_equal(p.nrules, 0);
+  snprintf(spec, sizeof(spec), "attr@%lu", ULONG_MAX);
+  assert_int_equal(ws_fault_plan_add(&p, spec, err, sizeof(err)), 0);
+  assert_int_equal(p.nrules, 1);
+  assert_true(p.rules[0].n == ULONG_MAX);
+}
+
 static void test_rate_is_reproducible(void **st) {
   ws_fault_plan a, b;
   unsigned long ma, mb, total = 0, i, n;
@@ -99,6 +125,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_modes),
       cmocka_unit_test(test_bad_specs),
+      cmocka_unit_test(test_number_range),
       cmocka_unit_test(test_rate_is_reproducible),
       cmocka_unit_test(test_binary_decode),
   };

@@ -1,4 +1,4 @@
-/* End to end through ws_session: one test per row of CONTRACT 3 (before and
+/* End to end through ws_session: one test per row of POLICY §3 (before and
  * after the upgrade), the message protocol, token sources, subprotocols and
  * the context factory's fallback.  Each asserts the diag, the status or
  * close code, and the bytes that matter. */
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "message.h"
 #include "testutil.h"
 #include "tokens.h"
 
@@ -70,7 +71,7 @@ static void assert_http(const tu_result *r, const char *code, int status,
   assert_true(r->out_len > strlen(line) &&
               memcmp(r->out, line, strlen(line)) == 0);
   if (header && !out_has(r, header)) fail_msg("response lacks '%s'", header);
-  /* The body is the reason, which starts with the code (CONTRACT 2). */
+  /* The body is the reason, which starts with the code (POLICY §2). */
   assert_true(strncmp(r->outcome.reason, code, strlen(code)) == 0);
   assert_true(out_has(r, r->outcome.reason));
 }
@@ -367,7 +368,7 @@ static void test_alloc_failures_before_upgrade(void **st) {
   (void)st;
   req_auth(&in, NULL);
   {
-    tu_failalloc fa = {0, 0, 0};
+    tu_failalloc fa = {0};
     ws_allocator a = tu_failalloc_allocator(&fa);
     tu_env t;
     tu_result r;
@@ -379,7 +380,7 @@ static void test_alloc_failures_before_upgrade(void **st) {
     tu_result_free(&r);
   }
   for (n = 2; n <= total; n++) { /* 1 is the session itself */
-    tu_failalloc fa = {0, n, 0};
+    tu_failalloc fa = {.fail_at = n};
     ws_allocator a = tu_failalloc_allocator(&fa);
     tu_env t;
     tu_result r;
@@ -468,7 +469,7 @@ static void test_token_sources(void **st) {
   tu_result_free(&r);
   tu_bytes_free(&in);
 
-  /* Authorization wins over a bad query token (CONTRACT 3 order). */
+  /* Authorization wins over a bad query token (POLICY §3 order). */
   snprintf(hdr, sizeof(hdr),
            "GET /chat?access_token=bad HTTP/1.1\r\n" BASE_HEADERS
            "Authorization: Bearer   %s  \r\n\r\n",
@@ -596,6 +597,9 @@ static void test_first_message_auth_1008(void **st) {
   tu_text(&in, "{\"type\":\"ping\"}");
   run_cfg(fma, &in, &r);
   assert_close(&r, "AUTH_FIRST_MESSAGE", 1008);
+  /* The table's stage (auth), not where the bytes were (it said "frames"
+   * before the session had one owner of its state). */
+  assert_int_equal(r.outcome.stage, WS_STAGE_AUTH);
   tu_result_free(&r);
   tu_bytes_free(&in);
   /* Invalid token. */
@@ -691,6 +695,46 @@ static void test_internal_after_upgrade_1011(void **st) {
   tu_bytes_free(&in);
 }
 
+/* First-message auth: the context is built, then an attribute of auth_ok
+ * cannot be read.  Internal (1011), named, and stage context even though
+ * the session was already exchanging frames. */
+static void test_first_message_auth_ok_attr_1011(void **st) {
+  bad_env b;
+  tu_bytes in = {0};
+  tu_result r;
+  char msg[2048];
+  (void)st;
+  bad_env_init(&b);
+  b.fail_attr = WS_ATTR_THREAD_ID;
+  b.fail_after_reads = 1; /* the context's own validation read succeeds */
+  tu_request(&in, NULL);
+  snprintf(msg, sizeof(msg), "{\"type\":\"auth\",\"token\":\"%s\"}", good);
+  tu_text(&in, msg);
+  tu_text(&in, "{\"type\":\"ping\"}");
+  run_bad(&b, "{\"first_message_auth\":true}", &in, &r);
+  assert_close(&r, "CTX_ATTR_THREAD_ID", 1011);
+  assert_int_equal(r.outcome.stage, WS_STAGE_CONTEXT);
+  assert_int_equal(b.reads, 2);
+  tu_result_free(&r);
+  tu_bytes_free(&in);
+}
+
+/* The consistency check tu_run applies to every outcome can fail. */
+static void test_outcome_check_can_fail(void **st) {
+  ws_outcome o;
+  (void)st;
+  memset(&o, 0, sizeof(o));
+  o.diag = WS_DIAG_AUTH_FIRST_MESSAGE;
+  o.stage = WS_STAGE_AUTH;
+  assert_null(tu_outcome_check(&o));
+  o.stage = WS_STAGE_FRAMES; /* the old, wrong answer */
+  assert_string_equal(tu_outcome_check(&o),
+                      "stage is not the table row's stage");
+  o.diag = WS_DIAG_NONE;
+  assert_string_equal(tu_outcome_check(&o), "diag is not a table row");
+  assert_non_null(tu_outcome_check(NULL));
+}
+
 static void test_client_close_echo(void **st) {
   tu_bytes f = {0};
   (void)st;
@@ -701,7 +745,7 @@ static void test_client_close_echo(void **st) {
   frames_case(f.p, f.n, "CLOSE_CLIENT", 1000);
   tu_bytes_free(&f);
   /* A client may close with 1011 or 1013, but the server sends those only
-   * with its own internal or resource diagnosis (CONTRACT 1): it answers
+   * with its own internal or resource diagnosis (POLICY §1): it answers
    * 1000.  (Found by fuzz_frames.) */
   tu_close(&f, 1011, "client broke");
   frames_case(f.p, f.n, "CLOSE_CLIENT", 1000);
@@ -786,6 +830,94 @@ static void test_ping_pong_and_messages(void **st) {
   tu_bytes_free(&in);
 }
 
+/* ---- the message layer's decisions (message.h) ---------------------------
+ */
+
+static ws_msg decide(const ws_config *cfg, ws_mem *m, int await_auth,
+                     const char *text) {
+  ws_msg msg;
+  ws_message_decide(m, cfg, await_auth, (const uint8_t *)text, strlen(text),
+                    &msg);
+  return msg;
+}
+
+static void expect_decision(const ws_config *cfg, int await_auth,
+                            const char *text, ws_msg_action action,
+                            ws_diag diag) {
+  ws_mem m;
+  ws_msg msg;
+  ws_mem_init(&m, NULL);
+  msg = decide(cfg, &m, await_auth, text);
+  if (msg.action != action || msg.diag != diag)
+    fail_msg("%s (await_auth %d): action %d diag %d, want %d %d", text,
+             await_auth, (int)msg.action, (int)msg.diag, (int)action,
+             (int)diag);
+  ws_message_done(&m, &msg);
+  assert_null(msg.root);
+}
+
+static void test_message_decisions(void **st) {
+  ws_config *cfg = tu_config(NULL);
+  ws_mem m;
+  ws_msg msg;
+  ws_buf out = {0};
+  tu_failalloc fa = {.fail_at = 1};
+  ws_allocator fail_first = tu_failalloc_allocator(&fa);
+  (void)st;
+  /* Waiting for first-message auth: only an auth message with a token. */
+  expect_decision(cfg, 1, "{\"type\":\"ping\"}", WS_MSG_END,
+                  WS_DIAG_AUTH_FIRST_MESSAGE);
+  expect_decision(cfg, 1, "{\"type\":\"auth\"}", WS_MSG_END,
+                  WS_DIAG_AUTH_FIRST_MESSAGE);
+  expect_decision(cfg, 1, "{\"type\":\"auth\",\"token\":7}", WS_MSG_END,
+                  WS_DIAG_AUTH_FIRST_MESSAGE);
+  expect_decision(cfg, 1, "not json", WS_MSG_END, WS_DIAG_AUTH_FIRST_MESSAGE);
+  ws_mem_init(&m, NULL);
+  msg = decide(cfg, &m, 1, "{\"type\":\"auth\",\"token\":\"a.b\\u002ec\"}");
+  assert_int_equal(msg.action, WS_MSG_AUTH);
+  assert_int_equal(msg.diag, WS_DIAG_NONE);
+  assert_int_equal(msg.token_len, 5); /* the JSON string, unescaped */
+  assert_memory_equal(msg.token, "a.b.c", 5);
+  ws_message_done(&m, &msg);
+  /* Authenticated. */
+  expect_decision(cfg, 0, "{\"type\":\"ping\"}", WS_MSG_PONG, WS_DIAG_NONE);
+  expect_decision(cfg, 0, "{\"type\":\"user_message\",\"text\":\"hi\"}",
+                  WS_MSG_ACK, WS_DIAG_NONE);
+  expect_decision(cfg, 0, "{\"type\":\"auth\",\"token\":\"x\"}", WS_MSG_ERROR,
+                  WS_DIAG_MSG_ALREADY_AUTHENTICATED);
+  expect_decision(cfg, 0, "{}", WS_MSG_ERROR, WS_DIAG_MSG_UNKNOWN_TYPE);
+  expect_decision(cfg, 0, "{\"type\":5}", WS_MSG_ERROR,
+                  WS_DIAG_MSG_UNKNOWN_TYPE);
+  expect_decision(cfg, 0, "[1]", WS_MSG_ERROR, WS_DIAG_MSG_BAD_JSON);
+  expect_decision(cfg, 0, "{\"type\":\"ping\",\"type\":\"ping\"}", WS_MSG_ERROR,
+                  WS_DIAG_MSG_BAD_JSON);
+  /* An allocation failure while parsing ends the session as a resource
+   * failure, never as bad JSON. */
+  ws_mem_init(&m, &fail_first);
+  msg = decide(cfg, &m, 0, "{\"type\":\"ping\"}");
+  assert_int_equal(fa.failed, 1);
+  assert_int_equal(msg.action, WS_MSG_END);
+  assert_int_equal(msg.diag, WS_DIAG_FRAME_NOMEM);
+  ws_message_done(&m, &msg);
+  /* Replies that need no context. */
+  ws_mem_init(&m, NULL);
+  msg.action = WS_MSG_PONG;
+  assert_int_equal(ws_message_reply(&out, &m, &msg, NULL, NULL), WS_DIAG_NONE);
+  assert_int_equal(out.len, 15);
+  assert_memory_equal(out.data, "{\"type\":\"pong\"}", 15);
+  msg.action = WS_MSG_ERROR;
+  msg.diag = WS_DIAG_MSG_BAD_JSON;
+  assert_int_equal(ws_message_reply(&out, &m, &msg, NULL, NULL), WS_DIAG_NONE);
+  assert_int_equal(out.len, 38);
+  assert_memory_equal(out.data,
+                      "{\"type\":\"error\",\"code\":\"MSG_BAD_JSON\"}", 38);
+  msg.action = WS_MSG_END;
+  assert_int_equal(ws_message_reply(&out, &m, &msg, NULL, NULL),
+                   WS_DIAG_FRAME_INTERNAL);
+  ws_buf_free(&out, &m);
+  ws_config_free(cfg);
+}
+
 static void test_outcome_json(void **st) {
   ws_outcome o;
   char buf[512];
@@ -857,6 +989,14 @@ static void test_static_response(void **state) {
   assert_int_equal(
       ws_diag_http_response(WS_DIAG_FRAME_RSV, NULL, buf, sizeof(buf)), 0);
   assert_int_equal(ws_diag_http_response(WS_DIAG_HS_NOMEM, NULL, buf, 40), 0);
+  /* Bytes, not a C string: an exact fit is written whole, one byte less is
+   * nothing. */
+  n = ws_diag_http_response(WS_DIAG_HS_ORIGIN, "x", buf, sizeof(buf));
+  assert_true(n > 0);
+  assert_int_equal(ws_diag_http_response(WS_DIAG_HS_ORIGIN, "x", buf, n), n);
+  assert_int_equal(buf[n - 1], 'x');
+  assert_int_equal(ws_diag_http_response(WS_DIAG_HS_ORIGIN, "x", buf, n - 1),
+                   0);
   assert_int_equal(ws_diag_http_response((ws_diag)9999, NULL, buf, sizeof(buf)),
                    0);
 }
@@ -885,9 +1025,12 @@ int main(void) {
       cmocka_unit_test(test_first_message_auth_1008),
       cmocka_unit_test(test_resource_after_upgrade_1013),
       cmocka_unit_test(test_internal_after_upgrade_1011),
+      cmocka_unit_test(test_first_message_auth_ok_attr_1011),
+      cmocka_unit_test(test_outcome_check_can_fail),
       cmocka_unit_test(test_client_close_echo),
       cmocka_unit_test(test_eof_without_close),
       cmocka_unit_test(test_ping_pong_and_messages),
+      cmocka_unit_test(test_message_decisions),
       cmocka_unit_test(test_outcome_json),
       cmocka_unit_test(test_api_errors),
       cmocka_unit_test(test_static_response),

@@ -1,5 +1,5 @@
 /* The sweep's oracle can fail: test-only environments that break the promise
- * in the three ways CONTRACT 1 names (a leak on one path, a 1011 without a
+ * in the three ways POLICY §1 names (a leak on one path, a 1011 without a
  * diagnosis, an allocation failure blamed on the token) must each be
  * reported, point by point, and a crashing point must be isolated while the
  * sweep goes on.  These environments live here only, never in the product
@@ -261,9 +261,7 @@ static void test_crash_is_isolated(void **st) {
  */
 
 static void frame(tu_bytes *b, const char *text) {
-  uint8_t h[2] = {0x81, (uint8_t)strlen(text)};
-  tu_put(b, h, 2);
-  tu_puts(b, text);
+  tu_server_frame(b, TB_TEXT, text, strlen(text));
 }
 
 static void test_visible_masks_ids_only(void **st) {

@@ -1,7 +1,8 @@
 /* N threads x M sessions sharing one config and one key set (read-only),
  * each thread with its own environment.  Run under the tsan preset this
  * proves the core has no data races (cJSON/OpenSSL trampolines included);
- * under asan it checks every session's outcome and bytes. */
+ * under asan too, every session's outcome and server bytes must equal those
+ * of the same input run alone. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,31 +26,81 @@ static tu_bytes inputs[3];
 static const ws_diag want[3] = {WS_DIAG_CLOSE_CLIENT, WS_DIAG_AUTH_SIG_INVALID,
                                 WS_DIAG_CLOSE_CLIENT};
 
+/* What one session did: its outcome and every byte the server sent. */
+typedef struct result {
+  int ok; /* the session ran to an outcome and left nothing allocated */
+  ws_outcome outcome;
+  uint8_t *sent; /* malloc'd */
+  size_t sent_len;
+} result;
+
 typedef struct worker {
   int id;
-  int bad; /* sessions whose outcome or bytes differed */
-  size_t out_len[3];
+  int bad;           /* sessions whose outcome or bytes differed */
+  char why[256];     /* the first difference */
+  const result *ref; /* the single-threaded run of each input */
 } worker;
 
-static size_t run(const tu_bytes *in, ws_diag *diag, size_t chunk) {
+static void keep(result *r, const uint8_t *d, size_t n) {
+  uint8_t *p = realloc(r->sent, r->sent_len + n);
+  if (!p) {
+    r->ok = 0;
+    return;
+  }
+  memcpy(p + r->sent_len, d, n);
+  r->sent = p;
+  r->sent_len += n;
+}
+
+/* Ids are seeded (tu_env_init's seed 5), so the same input gives the same
+ * bytes on every thread. */
+static void run(const tu_bytes *in, size_t chunk, result *r) {
   tu_env t;
   ws_session *s = NULL;
   const uint8_t *d;
-  size_t off = 0, n, total = 0;
+  size_t off = 0, n;
+  memset(r, 0, sizeof(*r));
   tu_env_init(&t, NOW, 5);
-  if (ws_session_new(&s, cfg, keys, &t.env) != WS_OK) return 0;
+  if (ws_session_new(&s, cfg, keys, &t.env) != WS_OK) return;
+  r->ok = 1;
   while (off < in->n) {
     n = in->n - off < chunk ? in->n - off : chunk;
     ws_session_recv(s, in->p + off, n);
     off += n;
-    while ((n = ws_session_send(s, &d)) > 0) total += n;
+    while ((n = ws_session_send(s, &d)) > 0) keep(r, d, n);
   }
   ws_session_eof(s);
-  while ((n = ws_session_send(s, &d)) > 0) total += n;
-  *diag = ws_session_outcome(s) ? ws_session_outcome(s)->diag : WS_DIAG_NONE;
+  while ((n = ws_session_send(s, &d)) > 0) keep(r, d, n);
+  if (ws_session_outcome(s))
+    r->outcome = *ws_session_outcome(s);
+  else
+    r->ok = 0;
   ws_session_free(s);
-  if (t.counts.live_blocks != 0) *diag = WS_DIAG_NONE;
-  return total;
+  if (t.counts.live_blocks != 0) r->ok = 0;
+}
+
+/* 0 when a and b are the same session seen from outside; else says how
+ * they differ. */
+static int differ(const result *a, const result *b, char *why, size_t cap) {
+  const ws_outcome *x = &a->outcome, *y = &b->outcome;
+  if (!a->ok || !b->ok)
+    return snprintf(why, cap, "no outcome, or memory left allocated"), 1;
+  if (x->diag != y->diag || x->stage != y->stage ||
+      x->http_status != y->http_status || x->close_code != y->close_code ||
+      strcmp(x->reason, y->reason) != 0 || x->trail_len != y->trail_len)
+    return snprintf(why, cap,
+                    "outcome %s/%d/%d \"%s\" instead of %s/%d/%d \"%s\"",
+                    ws_diag_get(y->diag) ? ws_diag_get(y->diag)->code : "?",
+                    y->http_status, y->close_code, y->reason,
+                    ws_diag_get(x->diag) ? ws_diag_get(x->diag)->code : "?",
+                    x->http_status, x->close_code, x->reason),
+           1;
+  if (a->sent_len != b->sent_len ||
+      (a->sent_len && memcmp(a->sent, b->sent, a->sent_len) != 0))
+    return snprintf(why, cap, "server bytes differ (%zu vs %zu bytes)",
+                    b->sent_len, a->sent_len),
+           1;
+  return 0;
 }
 
 static void *work(void *arg) {
@@ -57,34 +108,61 @@ static void *work(void *arg) {
   int i;
   for (i = 0; i < SESSIONS; i++) {
     int k = (i + w->id) % 3;
-    ws_diag d;
-    size_t n = run(&inputs[k], &d, (size_t)(1 + (i * 7 + w->id) % 300));
-    if (d != want[k] || n != w->out_len[k]) w->bad++;
+    result r;
+    run(&inputs[k], (size_t)(1 + (i * 7 + w->id) % 300), &r);
+    if (differ(&w->ref[k], &r, w->bad ? NULL : w->why,
+               w->bad ? 0 : sizeof(w->why)))
+      w->bad++;
+    free(r.sent);
   }
   return NULL;
+}
+
+/* The comparison itself can fail: a changed byte or outcome is seen. */
+static void test_differ_catches_a_difference(void **st) {
+  result a, b;
+  char why[256];
+  (void)st;
+  run(&inputs[0], 1 << 20, &a);
+  run(&inputs[0], 13, &b);
+  assert_int_equal(differ(&a, &b, why, sizeof(why)), 0);
+  assert_true(b.sent_len > 20);
+  b.sent[b.sent_len - 3] ^= 1;
+  assert_int_equal(differ(&a, &b, why, sizeof(why)), 1);
+  assert_non_null(strstr(why, "server bytes differ"));
+  b.sent[b.sent_len - 3] ^= 1;
+  b.outcome.close_code = 1001;
+  assert_int_equal(differ(&a, &b, why, sizeof(why)), 1);
+  assert_non_null(strstr(why, "outcome"));
+  free(a.sent);
+  free(b.sent);
 }
 
 static void test_threads_share_config_and_keys(void **st) {
   pthread_t th[THREADS];
   worker w[THREADS];
-  size_t ref[3];
+  result ref[3];
   int i, k;
   (void)st;
   for (k = 0; k < 3; k++) {
-    ws_diag d;
-    ref[k] = run(&inputs[k], &d, 1 << 20);
-    assert_int_equal(d, want[k]);
+    run(&inputs[k], 1 << 20, &ref[k]);
+    assert_true(ref[k].ok);
+    assert_int_equal(ref[k].outcome.diag, want[k]);
+    assert_true(ref[k].sent_len > 0);
   }
   for (i = 0; i < THREADS; i++) {
+    memset(&w[i], 0, sizeof(w[i]));
     w[i].id = i;
-    w[i].bad = 0;
-    memcpy(w[i].out_len, ref, sizeof(ref));
+    w[i].ref = ref;
     assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
   }
   for (i = 0; i < THREADS; i++) {
     assert_int_equal(pthread_join(th[i], NULL), 0);
-    assert_int_equal(w[i].bad, 0);
+    if (w[i].bad)
+      fail_msg("thread %d: %d sessions differ; first: %s", i, w[i].bad,
+               w[i].why);
   }
+  for (k = 0; k < 3; k++) free(ref[k].sent);
 }
 
 static int setup(void **st) {
@@ -128,6 +206,7 @@ static int teardown(void **st) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_differ_catches_a_difference),
       cmocka_unit_test(test_threads_share_config_and_keys),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

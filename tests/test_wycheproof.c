@@ -133,7 +133,13 @@ static int in_list(const int *list, size_t n, int id) {
 /* The group's key as a JWKS: "public" when given, else "private" (the
  * HMAC groups have only that, and an oct key is its secret) with any
  * private member removed, since a key set refuses private material. */
+static void count_skip(void *ud, const char *msg) {
+  (void)msg;
+  ++*(int *)ud;
+}
+
 static ws_keyset *group_keys(const cJSON *g, char *err, size_t errlen) {
+  int skipped;
   static const char *const priv[] = {"d", "p", "q", "dp", "dq", "qi", "oth"};
   const cJSON *pub = cJSON_GetObjectItemCaseSensitive(g, "public");
   cJSON *jwk = cJSON_Duplicate(
@@ -147,8 +153,14 @@ static ws_keyset *group_keys(const cJSON *g, char *err, size_t errlen) {
   cJSON_AddItemToArray(arr, jwk);
   cJSON_AddItemToObject(doc, "keys", arr);
   text = cJSON_PrintUnformatted(doc);
-  if (ws_keyset_load(&ks, text, strlen(text), err, errlen) != WS_OK) {
+  /* A key wsgate does not implement (P-521, alg RS384) is skipped, and a
+   * set of only that key is "no usable key": an empty set then; any other
+   * refusal stays in err for the caller to fail on. */
+  skipped = 0;
+  if (ws_keyset_load_warn(&ks, text, strlen(text), err, errlen, count_skip,
+                          &skipped) != WS_OK) {
     ks = NULL;
+    if (skipped == 1) err[0] = '\0';
     assert_int_equal(ws_keyset_empty(&ks), WS_OK);
   } else {
     err[0] = '\0';
@@ -427,8 +439,9 @@ int main(void) {
   struct stat st;
   if (stat(VEC_DIR, &st) != 0 || !S_ISDIR(st.st_mode)) {
     printf(
-        "SKIP: ../shared/vectors not found (a user's clone has no "
-        "../shared)\n");
+        "SKIP: test_wycheproof: no Wycheproof vectors at %s (they live "
+        "beside the checkout, in ../shared, which a clone does not have)\n",
+        VEC_DIR);
     return 77;
   }
   tu_global_init();

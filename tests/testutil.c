@@ -1,6 +1,6 @@
 #include "testutil.h"
 
-#include "plan.h"
+#include "rng.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -83,49 +83,40 @@ ws_keyset *tu_keys(void) {
   return ks;
 }
 
-static void collect(ws_session *s, tu_result *r) {
-  const uint8_t *d;
-  size_t n;
-  while ((n = ws_session_send(s, &d)) > 0) {
-    r->out = realloc(r->out, r->out_len + n);
-    memcpy(r->out + r->out_len, d, n);
-    r->out_len += n;
-  }
+static void collect(void *ud, const uint8_t *p, size_t n) {
+  tu_result *r = ud;
+  r->out = realloc(r->out, r->out_len + n);
+  assert_non_null(r->out);
+  memcpy(r->out + r->out_len, p, n);
+  r->out_len += n;
 }
 
 void tu_run(const ws_config *cfg, const ws_keyset *ks, tu_env *t,
             const uint8_t *in, size_t len, size_t chunk, uint64_t chunk_seed,
             int eof, tu_result *r) {
   ws_session *s = NULL;
-  size_t off = 0;
   const ws_outcome *o;
-  uint64_t cs = chunk_seed;
   memset(r, 0, sizeof(*r));
   assert_int_equal(ws_session_new(&s, cfg, ks, &t->env), WS_OK);
-  while (off < len) {
-    size_t n = len - off;
-    long rc;
-    if (chunk == TU_RANDOM_CHUNKS)
-      n = 1 + (size_t)(ws_splitmix64(&cs) % 97);
-    else if (chunk)
-      n = chunk;
-    if (n > len - off) n = len - off;
-    rc = ws_session_recv(s, in + off, n);
-    if (rc == WS_ERR_ENDED) break;
-    assert_int_equal(rc, (long)n);
-    collect(s, r);
-    off += n;
-  }
-  if (eof) ws_session_eof(s);
-  collect(s, r);
+  assert_int_equal(
+      tb_session_feed(s, in, len, chunk, chunk_seed, eof, collect, r), 0);
   o = ws_session_outcome(s);
   if (o) {
+    const char *why = tu_outcome_check(o);
+    if (why) fail_msg("inconsistent outcome: %s", why);
     r->outcome = *o;
     r->ended = 1;
   }
   ws_session_free(s);
   r->live_blocks = t->counts.live_blocks;
   r->peak_bytes = t->counts.peak_bytes;
+}
+
+const char *tu_outcome_check(const ws_outcome *o) {
+  const ws_diag_info *i = o ? ws_diag_get(o->diag) : NULL;
+  if (!i) return "diag is not a table row";
+  if (o->stage != i->stage) return "stage is not the table row's stage";
+  return NULL;
 }
 
 void tu_result_free(tu_result *r) {
@@ -141,13 +132,18 @@ void tu_assert_diag(const tu_result *r, const char *code) {
              r->outcome.reason);
 }
 
-void tu_put(tu_bytes *b, const void *p, size_t n) {
-  if (n == 0) return;
+/* Room for n more bytes. */
+static void tu_reserve(tu_bytes *b, size_t n) {
   if (b->n + n > b->cap) {
     b->cap = (b->n + n) * 2 + 64;
     b->p = realloc(b->p, b->cap);
     assert_non_null(b->p);
   }
+}
+
+void tu_put(tu_bytes *b, const void *p, size_t n) {
+  if (n == 0) return;
+  tu_reserve(b, n);
   memcpy(b->p + b->n, p, n);
   b->n += n;
 }
@@ -162,59 +158,36 @@ void tu_bytes_free(tu_bytes *b) {
 }
 
 void tu_request(tu_bytes *b, const char *extra) {
-  tu_puts(b,
-          "GET /chat HTTP/1.1\r\n"
-          "Host: server.example.com\r\n"
-          "Upgrade: websocket\r\n"
-          "Connection: Upgrade\r\n"
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-          "Sec-WebSocket-Version: 13\r\n");
-  if (extra) tu_puts(b, extra);
-  tu_puts(b, "\r\n");
+  size_t n = tb_request(NULL, 0, extra);
+  tu_reserve(b, n);
+  assert_int_equal(tb_request((char *)b->p + b->n, n, extra), n);
+  b->n += n;
+}
+
+static void put_frame(tu_bytes *b, uint8_t b0, const uint8_t *mask,
+                      const void *payload, size_t n) {
+  size_t need = tb_frame(NULL, 0, b0, mask, payload, n);
+  tu_reserve(b, need);
+  assert_int_equal(tb_frame(b->p + b->n, need, b0, mask, payload, n), need);
+  b->n += need;
 }
 
 void tu_frame(tu_bytes *b, int fin, int opcode, const void *payload, size_t n) {
-  static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
-  uint8_t h[14];
-  size_t hl = 0, i;
-  const uint8_t *p = payload;
-  h[hl++] = (uint8_t)((fin ? 0x80 : 0) | (opcode & 0x0f));
-  if (n < 126) {
-    h[hl++] = (uint8_t)(0x80 | n);
-  } else if (n < 65536) {
-    h[hl++] = 0x80 | 126;
-    h[hl++] = (uint8_t)(n >> 8);
-    h[hl++] = (uint8_t)n;
-  } else {
-    h[hl++] = 0x80 | 127;
-    for (i = 0; i < 8; i++) h[hl++] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
-  }
-  memcpy(h + hl, key, 4);
-  hl += 4;
-  tu_put(b, h, hl);
-  for (i = 0; i < n; i++) {
-    uint8_t c = (uint8_t)(p[i] ^ key[i % 4]);
-    tu_put(b, &c, 1);
-  }
+  put_frame(b, (uint8_t)((fin ? TB_FIN : 0) | (opcode & 0x0f)), tb_mask_key,
+            payload, n);
+}
+
+void tu_server_frame(tu_bytes *b, int opcode, const void *payload, size_t n) {
+  put_frame(b, (uint8_t)(TB_FIN | (opcode & 0x0f)), NULL, payload, n);
 }
 
 void tu_text(tu_bytes *b, const char *s) {
-  tu_frame(b, 1, 1, s, strlen(s));
+  tu_frame(b, 1, TB_TEXT, s, strlen(s));
 }
 
 void tu_close(tu_bytes *b, int code, const char *reason) {
   uint8_t p[125];
-  size_t n = 0;
-  if (code) {
-    p[n++] = (uint8_t)(code >> 8);
-    p[n++] = (uint8_t)code;
-    if (reason) {
-      size_t rl = strlen(reason);
-      memcpy(p + n, reason, rl);
-      n += rl;
-    }
-  }
-  tu_frame(b, 1, 8, p, n);
+  tu_frame(b, 1, TB_CLOSE, p, tb_close_payload(p, code, reason));
 }
 
 size_t tu_server_frames(const uint8_t *out, size_t len, tu_sframe *f,
@@ -256,36 +229,13 @@ size_t tu_server_frames(const uint8_t *out, size_t len, tu_sframe *f,
   return count;
 }
 
-static void *fa_malloc(size_t n, void *ud) {
-  tu_failalloc *f = ud;
-  if (++f->calls == f->fail_at) {
-    f->failed++;
-    return NULL;
-  }
-  return malloc(n);
-}
-static void *fa_calloc(size_t a, size_t b, void *ud) {
-  tu_failalloc *f = ud;
-  if (++f->calls == f->fail_at) {
-    f->failed++;
-    return NULL;
-  }
-  return calloc(a, b);
-}
-static void *fa_realloc(void *p, size_t n, void *ud) {
-  tu_failalloc *f = ud;
-  if (++f->calls == f->fail_at) {
-    f->failed++;
-    return NULL;
-  }
-  return realloc(p, n);
-}
-static void fa_free(void *p, void *ud) {
-  (void)ud;
-  free(p);
-}
-
-ws_allocator tu_failalloc_allocator(tu_failalloc *f) {
-  ws_allocator a = {fa_malloc, fa_free, fa_calloc, fa_realloc, f};
-  return a;
+void tu_failmem_init(tu_failmem *x, unsigned long fail_at, int fail_from) {
+  ws_allocator inner, counted;
+  memset(x, 0, sizeof(*x));
+  x->fa.fail_at = fail_at;
+  x->fa.fail_from = fail_from;
+  inner = tb_failalloc_allocator(&x->fa);
+  ws_countalloc_init(&x->ca, &inner);
+  counted = ws_countalloc_allocator(&x->ca);
+  ws_mem_init(&x->m, &counted);
 }

@@ -1,13 +1,17 @@
-/* Shared test helpers: a deterministic environment (fixed clock, seeded
- * randomness, counting allocator), a session runner with any chunking, and
- * builders for upgrade requests and masked client frames. */
+/* Shared test helpers (cmocka): a deterministic environment (fixed clock,
+ * seeded randomness, counting allocator), the session runner with any
+ * chunking, and the builders of builders.h on growable byte strings.  The
+ * cmocka-free pieces (encoders, failing allocator, feed loop) are in
+ * builders.h, which fuzz/ can link too. */
 #ifndef WS_TESTUTIL_H
 #define WS_TESTUTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "builders.h"
 #include "countalloc.h"
+#include "mem.h"
 #include "wsgate/wsgate.h"
 
 /* ws_global_init once per process (idempotent here). */
@@ -42,11 +46,16 @@ typedef struct tu_result {
 
 /* Runs one session over in[0..len) split in pieces of `chunk` bytes (0: whole;
  * SIZE_MAX: random sizes from chunk_seed), then EOF if eof is set. */
-#define TU_RANDOM_CHUNKS ((size_t)-1)
+#define TU_RANDOM_CHUNKS TB_RANDOM_CHUNKS
 void tu_run(const ws_config *cfg, const ws_keyset *ks, tu_env *t,
             const uint8_t *in, size_t len, size_t chunk, uint64_t chunk_seed,
             int eof, tu_result *r);
 void tu_result_free(tu_result *r);
+/* What is wrong with an ended session's outcome, or NULL when nothing is:
+ * its stage must be the stage of its diagnosis's table row (the one rule
+ * the session uses), its diag a table row.  tu_run applies it to every
+ * session it runs. */
+const char *tu_outcome_check(const ws_outcome *o);
 /* Asserts r->outcome.diag is the diag named code (cmocka assertion). */
 void tu_assert_diag(const tu_result *r, const char *code);
 
@@ -65,6 +74,8 @@ void tu_bytes_free(tu_bytes *b);
 void tu_request(tu_bytes *b, const char *extra);
 /* Appends a masked client frame (mask key 0x37fa213d, RFC 6455 5.7). */
 void tu_frame(tu_bytes *b, int fin, int opcode, const void *payload, size_t n);
+/* Appends an unmasked, final server frame. */
+void tu_server_frame(tu_bytes *b, int opcode, const void *payload, size_t n);
 /* Appends a masked text frame carrying s. */
 void tu_text(tu_bytes *b, const char *s);
 /* Appends a masked close frame with code (0: empty payload) and reason. */
@@ -81,13 +92,17 @@ typedef struct tu_sframe {
 size_t tu_server_frames(const uint8_t *out, size_t len, tu_sframe *f,
                         size_t max);
 
-/* An allocator that fails the fail_at-th allocation (1-based; 0: never) and
- * counts calls, wrapping libc.  For exercising NOMEM paths until the fault
- * layer exists. */
-typedef struct tu_failalloc {
-  unsigned long calls;
-  unsigned long fail_at;
-  unsigned long failed;
-} tu_failalloc;
-ws_allocator tu_failalloc_allocator(tu_failalloc *f);
+/* The tests' one failing allocator (builders.h): fail_at-th request, or
+ * from it on with fail_from. */
+typedef tb_failalloc tu_failalloc;
+#define tu_failalloc_allocator tb_failalloc_allocator
+
+/* A ws_mem over the counting allocator over the failing one: live blocks
+ * in ca, requests and failures in fa. */
+typedef struct tu_failmem {
+  tu_failalloc fa;
+  ws_countalloc ca;
+  ws_mem m;
+} tu_failmem;
+void tu_failmem_init(tu_failmem *x, unsigned long fail_at, int fail_from);
 #endif

@@ -1,12 +1,15 @@
 /* Test-only token signing (see tokens.h).  The signing side of what
  * core/crypto.c verifies, written independently of it against OpenSSL's
  * high-level API so that a bug in one is not mirrored in the other. */
+#define OPENSSL_SUPPRESS_DEPRECATED /* RAND_set_rand_method (see below) */
 #include "tokens.h"
 
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +102,46 @@ static size_t der_to_rs(const uint8_t *der, size_t len, uint8_t *sig,
   return 64;
 }
 
+/* ES256 (the nonce) and PS256 (the salt) draw random bytes, so the same
+ * claims would sign differently on every run, and a seed or corpus file
+ * built from them would change with each generation.  While one of them
+ * signs, OpenSSL's randomness is a stream seeded from the signing input
+ * (OpenSSL 3.0 still honours a legacy RAND_METHOD in RAND_bytes_ex and
+ * RAND_priv_bytes_ex): every token is a function of what it signs.  Test
+ * fixtures only; a real signer must never do this. */
+static pthread_mutex_t det_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t det_state;
+
+static int det_bytes(unsigned char *buf, int num) {
+  int i;
+  for (i = 0; i < num; i++) {
+    uint64_t z = (det_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    buf[i] = (unsigned char)(z ^ (z >> 31));
+  }
+  return 1;
+}
+static int det_status(void) {
+  return 1;
+}
+static const RAND_METHOD det_method = {NULL, det_bytes, NULL,
+                                       NULL, det_bytes, det_status};
+
+static void det_begin(const uint8_t *input, size_t len) {
+  uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a of the input */
+  size_t i;
+  pthread_mutex_lock(&det_lock);
+  for (i = 0; i < len; i++) h = (h ^ input[i]) * 0x100000001b3ULL;
+  det_state = h;
+  if (RAND_set_rand_method(&det_method) != 1) die("RAND_set_rand_method", NULL);
+}
+
+static void det_end(void) {
+  RAND_set_rand_method(NULL);
+  pthread_mutex_unlock(&det_lock);
+}
+
 size_t tok_raw_sign(ws_alg alg, const char *key, const uint8_t *input,
                     size_t len, uint8_t *sig, size_t cap) {
   EVP_PKEY *pk;
@@ -126,8 +169,12 @@ size_t tok_raw_sign(ws_alg alg, const char *key, const uint8_t *input,
         EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, "SHA256", NULL) != 1)
       die("PSS parameters", key);
   }
-  if (EVP_DigestSign(ctx, der, &out, input, len) != 1)
+  det_begin(input, len);
+  if (EVP_DigestSign(ctx, der, &out, input, len) != 1) {
+    det_end();
     die("DigestSign failed", key);
+  }
+  det_end();
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(pk);
   if (alg == WS_ALG_ES256) return der_to_rs(der, out, sig, cap);

@@ -16,9 +16,12 @@
 #   WSGATE_OSSFUZZ_DIR  scratch directory (default /tmp/wsgate-ossfuzz); it
 #                       holds src/ (the $SRC: wslay, cJSON, wsgate -> this
 #                       checkout) and <config>/{out,work,run,build.log}
-#   WSLAY_GIT, CJSON_GIT  a git directory (bare or not) or URL of wslay /
-#                       cJSON; default: the local mirrors under /work/.mirror
-#                       when present, else GitHub
+#   WSLAY_GIT, CJSON_GIT  required: where the wslay and cJSON sources come
+#                       from, each a git directory (bare or not) holding the
+#                       tags release-1.1.1 / v1.7.15, or a URL to clone them
+#                       from (which needs the network), e.g.
+#                       https://github.com/tatsuhiro-t/wslay.git and
+#                       https://github.com/DaveGamble/cJSON.git
 #   OPENSSL_GIT         optional: a git directory or URL of OpenSSL; when set,
 #                       branch openssl-3.0 goes to $SRC/openssl and build.sh
 #                       builds it (as on OSS-Fuzz).  Unset: the system's
@@ -31,8 +34,32 @@
 #
 # Needs clang/clang++ (libFuzzer), afl-clang-fast/afl-clang-fast++/afl-fuzz
 # and /usr/lib/afl/libAFLDriver.a (AFL++), llvm-profdata/llvm-cov, cmake
-# (>= 3.25), pkg-config, git, zip and unzip.  Exits non-zero on any failure.
+# (>= 3.25), pkg-config, git, zip and unzip (.ci/deps installs them).
+# Exits 2 on bad arguments or a missing source or tool, 1 on a failure.
 set -euo pipefail
+
+usage() {
+  local rc=${1:-2} fd=2
+  [ "$rc" -eq 0 ] && fd=1
+  echo "usage: WSLAY_GIT=SRC CJSON_GIT=SRC fuzz/oss-fuzz/local.sh [CONFIG...]" >&"$fd"
+  echo "  CONFIG: libfuzzer-address libfuzzer-undefined afl-address coverage (default: all)" >&"$fd"
+  echo "  SRC: a git directory or a URL (see the comment at the top of this script)" >&"$fd"
+  exit "$rc"
+}
+case ${1:-} in -h | --help) usage 0 ;; esac
+
+# need_src VAR: VAR names a git directory or a URL, or the run stops here.
+need_src() {
+  local var=$1 val=${!1:-}
+  if [ -z "$val" ]; then
+    echo "local.sh: $var is not set: give the git directory or URL of its sources (nothing is fetched implicitly)" >&2
+    usage
+  fi
+  case $val in
+    *://* | git@*) ;; # a URL: cloned, which needs the network
+    *) [ -d "$val" ] || { echo "local.sh: $var=$val is neither a directory nor a URL" >&2; exit 2; } ;;
+  esac
+}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -60,6 +87,17 @@ case $secs in
   '' | *[!0-9]*) echo "local.sh: SECONDS_PER_TARGET must be a number" >&2
                  exit 2 ;;
 esac
+need_src WSLAY_GIT
+need_src CJSON_GIT
+[ -z "${OPENSSL_GIT:-}" ] || need_src OPENSSL_GIT
+missing=()
+for tool in git zip unzip clang clang++ cmake pkg-config; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "local.sh: missing tools: ${missing[*]} (bash .ci/deps installs them)" >&2
+  exit 2
+fi
 
 # The LLVM tools that match clang (Debian names them llvm-*-NN).
 clang_major=$(clang --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p' |
@@ -76,8 +114,6 @@ LLVMCOV=$(llvm_tool llvm-cov)
 
 # ---- $SRC ------------------------------------------------------------------
 
-# default_git MIRROR URL: the mirror when it exists, else the URL.
-default_git() { if [ -d "$1" ]; then echo "$1"; else echo "$2"; fi; }
 
 # fetch_src GIT REF DEST: REF of GIT (a git directory, bare or not, or a URL)
 # as a plain tree in DEST.
@@ -98,10 +134,6 @@ fetch_src() {
 }
 
 mkdir -p "$src"
-WSLAY_GIT=${WSLAY_GIT:-$(default_git /work/.mirror/tatsuhiro-t+wslay/repo \
-  https://github.com/tatsuhiro-t/wslay.git)}
-CJSON_GIT=${CJSON_GIT:-$(default_git /work/.mirror/DaveGamble+cJSON/repo \
-  https://github.com/DaveGamble/cJSON.git)}
 echo "== \$SRC=$src: wslay $WSLAY_TAG from $WSLAY_GIT, cJSON $CJSON_TAG from $CJSON_GIT"
 fetch_src "$WSLAY_GIT" "$WSLAY_TAG" "$src/wslay"
 fetch_src "$CJSON_GIT" "$CJSON_TAG" "$src/cJSON"

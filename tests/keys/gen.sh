@@ -3,10 +3,29 @@
 # private keys as PEM, HMAC secrets, and the public key set jwks.json that
 # tests/testutil.c (tu_keys) and tests/tokens.c use.  Run from this directory;
 # the committed files are what the tests expect, so rerun only on purpose.
+#
+# FOREIGN keys (foreign_hs256.key, foreign_es256.pem) are of kinds the key
+# set supports but are deliberately NOT in jwks.json: the token forge
+# (fuzz/forge.c) signs with them to check that no token signed by a stranger
+# is ever accepted.  `gen.sh foreign` regenerates only those two.
+#
+# usage: gen.sh [all|foreign]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")"
+mode=${1:-all}
+case "$mode" in
+  all | foreign) ;;
+  *) echo "usage: gen.sh [all|foreign]" >&2; exit 2 ;;
+esac
 b64u() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
 hexb64u() { xxd -r -p | b64u; }
+
+openssl rand 32 | b64u > foreign_hs256.key
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out foreign_es256.pem
+if [ "$mode" = foreign ]; then
+  echo "wrote foreign_hs256.key foreign_es256.pem"
+  exit 0
+fi
 
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rs256.pem
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out ps256.pem

@@ -8,7 +8,8 @@
  *
  * Columns: X(ID, STAGE, CLASS, HTTP_STATUS, CLOSE_CODE, DESCRIPTION)
  *   STAGE       the stage that owns the diagnosis (WS_STAGE_*)
- *   CLASS       none|protocol|auth|policy|resource|internal (WS_CLASS_*)
+ *   CLASS       none|protocol|auth|policy|resource|internal|message
+ *               (WS_CLASS_*); message rows never end a session (below)
  *   HTTP_STATUS status written when the diagnosis ends the session before the
  *               upgrade (0: never ends a session there)
  *   CLOSE_CODE  close code sent when it ends the session after the upgrade
@@ -19,6 +20,8 @@
  */
 #ifndef WSGATE_DIAG_H
 #define WSGATE_DIAG_H
+
+#include "wsgate/attr.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,11 +48,16 @@ typedef enum ws_class {
  */
 #define WS_CLOSE_ECHO 1
 
+/* One CTX_ATTR_<ATTR> row per attribute of wsgate/attr.h. */
+#define WS_DIAG_ATTR_ROW_(X, attr, name, kind, prefix) \
+  X(CTX_ATTR_##attr, CONTEXT, INTERNAL, 500, 1011,     \
+    "context attribute " name " could not be read or is invalid")
+
 /* clang-format off */
 #define WS_DIAG_LIST(X) \
   X(HS_METHOD,          HANDSHAKE, PROTOCOL, 405, 0,    "request method is not GET (RFC 6455 4.1); response carries Allow: GET") \
   X(HS_REQUEST_LINE,    HANDSHAKE, PROTOCOL, 400, 0,    "malformed request line (RFC 9112 3)") \
-  X(HS_TARGET,          HANDSHAKE, PROTOCOL, 400, 0,    "request target is not an origin-form path or its query is malformed") \
+  X(HS_TARGET,          HANDSHAKE, PROTOCOL, 400, 0,    "request target is neither origin-form nor absolute-form (RFC 9112 3.2), or its authority, path or query is malformed") \
   X(HS_HTTP_VERSION,    HANDSHAKE, PROTOCOL, 400, 0,    "HTTP version is not 1.1 or later (RFC 6455 4.2.1)") \
   X(HS_HEADER_SYNTAX,   HANDSHAKE, PROTOCOL, 400, 0,    "malformed header field line (RFC 9112 5)") \
   X(HS_BAD_BYTE,        HANDSHAKE, PROTOCOL, 400, 0,    "NUL, bare CR, bare LF or another control byte in the request head") \
@@ -57,7 +65,7 @@ typedef enum ws_class {
   X(HS_DUPLICATE_HEADER,HANDSHAKE, PROTOCOL, 400, 0,    "a header field that must appear once appears twice (Host, Sec-WebSocket-Key, ...)") \
   X(HS_TOO_MANY_HEADERS,HANDSHAKE, POLICY,   431, 0,    "more header fields than the configured limit") \
   X(HS_HEAD_TOO_LARGE,  HANDSHAKE, POLICY,   431, 0,    "request head larger than max_head_bytes") \
-  X(HS_HOST,            HANDSHAKE, PROTOCOL, 400, 0,    "Host header field missing (RFC 6455 4.1, RFC 9112 3.2)") \
+  X(HS_HOST,            HANDSHAKE, PROTOCOL, 400, 0,    "Host header field missing or not a valid host[:port] (RFC 6455 4.1, RFC 9112 3.2)") \
   X(HS_UPGRADE,         HANDSHAKE, PROTOCOL, 400, 0,    "Upgrade does not list websocket") \
   X(HS_CONNECTION,      HANDSHAKE, PROTOCOL, 400, 0,    "Connection does not list upgrade") \
   X(HS_KEY_MISSING,     HANDSHAKE, PROTOCOL, 400, 0,    "Sec-WebSocket-Key missing") \
@@ -69,6 +77,8 @@ typedef enum ws_class {
   X(HS_INCOMPLETE,      HANDSHAKE, PROTOCOL, 0,   0,    "input ended before the request head was complete; nothing was sent") \
   X(HS_NOMEM,           HANDSHAKE, RESOURCE, 503, 0,    "allocation failed while reading the request head or building the 101") \
   X(HS_INTERNAL,        HANDSHAKE, INTERNAL, 500, 1011, "SHA-1 for Sec-WebSocket-Accept failed for a reason other than memory") \
+  X(HS_TIMEOUT,         HANDSHAKE, POLICY,   408, 0,    "request head not complete before the server's handshake deadline (slowloris)") \
+  X(HS_CONN_LIMIT,      HANDSHAKE, RESOURCE, 503, 0,    "server at its open-connection cap; refused before a session was made") \
   X(AUTH_NO_TOKEN,      AUTH,      AUTH,     401, 0,    "no token in the request and first-message auth disabled") \
   X(AUTH_TOKEN_TOO_LONG,AUTH,      AUTH,     401, 1008, "token longer than max_token_bytes") \
   X(AUTH_MALFORMED,     AUTH,      AUTH,     401, 1008, "token is not three dot-separated JWS segments (RFC 7515 7.1)") \
@@ -96,12 +106,9 @@ typedef enum ws_class {
   X(AUTH_FIRST_MESSAGE, AUTH,      AUTH,     0,   1008, "first message is not a valid {\"type\":\"auth\",\"token\":...} message") \
   X(AUTH_NOMEM,         AUTH,      RESOURCE, 503, 1013, "allocation failed while verifying the token (OpenSSL, cJSON or core)") \
   X(AUTH_INTERNAL,      AUTH,      INTERNAL, 500, 1011, "OpenSSL reported an error that is neither a bad signature nor out-of-memory") \
+  X(AUTH_TIMEOUT,       AUTH,      POLICY,   0,   1008, "first-message auth: no auth message before the server's auth deadline") \
   X(CTX_IDGEN_EXHAUSTED,CONTEXT,   RESOURCE, 503, 1013, "primary and fallback id generators both failed") \
-  X(CTX_ATTR_USER_ID,   CONTEXT,   INTERNAL, 500, 1011, "context attribute user_id could not be read or is invalid") \
-  X(CTX_ATTR_THREAD_ID, CONTEXT,   INTERNAL, 500, 1011, "context attribute thread_id could not be read or is invalid") \
-  X(CTX_ATTR_WEBSOCKET_CLIENT_ID, CONTEXT, INTERNAL, 500, 1011, "context attribute websocket_client_id could not be read or is invalid") \
-  X(CTX_ATTR_RUN_ID,    CONTEXT,   INTERNAL, 500, 1011, "context attribute run_id could not be read or is invalid") \
-  X(CTX_ATTR_REQUEST_ID,CONTEXT,   INTERNAL, 500, 1011, "context attribute request_id could not be read or is invalid") \
+  WS_ATTR_ROWS_(WS_DIAG_ATTR_ROW_, X) /* CTX_ATTR_<ATTR>, one per attribute */ \
   X(CTX_NOMEM,          CONTEXT,   RESOURCE, 503, 1013, "allocation failed while building the user execution context") \
   X(FRAME_UNMASKED,     FRAMES,    PROTOCOL, 0,   1002, "client frame not masked (RFC 6455 5.1)") \
   X(FRAME_RSV,          FRAMES,    PROTOCOL, 0,   1002, "RSV bit set without a negotiated extension (RFC 6455 5.2)") \
@@ -120,6 +127,8 @@ typedef enum ws_class {
   X(FRAME_INTERNAL,     FRAMES,    INTERNAL, 0,   1011, "the frame library returned an error the core does not expect") \
   X(CLOSE_CLIENT,       FRAMES,    NONE,     0,   WS_CLOSE_ECHO, "client closed with a valid code; the server echoed it") \
   X(EOF_CLEAN,          FRAMES,    NONE,     0,   0,    "input ended at a frame boundary without a close handshake") \
+  X(IDLE_TIMEOUT,       FRAMES,    POLICY,   0,   1001, "no client bytes before the server's idle deadline; 1001: the server leaves the connection") \
+  X(SERVER_SHUTDOWN,    FRAMES,    NONE,     503, 1001, "server shutting down (SIGINT/SIGTERM): 1001 going away after the upgrade, 503 before it") \
   X(MSG_BAD_JSON,       FRAMES,    MESSAGE,  0,   0,    "message is not a JSON object within limits; answered with an error message") \
   X(MSG_UNKNOWN_TYPE,   FRAMES,    MESSAGE,  0,   0,    "message type missing or unknown; answered with an error message") \
   X(MSG_ALREADY_AUTHENTICATED, FRAMES, MESSAGE, 0, 0,   "auth message on an authenticated session; answered with an error message")

@@ -67,21 +67,23 @@ ws_alloc_where ws_alloc_where_now(void);
 
 /* ---- the user execution context ------------------------------------------ */
 
+/* The attributes, from the list in wsgate/attr.h: WS_ATTR_USER_ID (0),
+ * WS_ATTR_THREAD_ID, WS_ATTR_WEBSOCKET_CLIENT_ID, WS_ATTR_RUN_ID,
+ * WS_ATTR_REQUEST_ID. */
 typedef enum ws_attr {
-  WS_ATTR_USER_ID = 0,
-  WS_ATTR_THREAD_ID,
-  WS_ATTR_WEBSOCKET_CLIENT_ID,
-  WS_ATTR_RUN_ID,
-  WS_ATTR_REQUEST_ID,
-  WS_ATTR_COUNT_
+#define WS_ATTR_ENUM_(attr, name, kind, prefix) WS_ATTR_##attr,
+  WS_ATTR_LIST(WS_ATTR_ENUM_)
+#undef WS_ATTR_ENUM_
+      WS_ATTR_COUNT_
 } ws_attr;
 
-/* Ids the id generators make (user_id comes from the token's sub). */
+/* Ids the id generators make (user_id comes from the token's sub), each
+ * equal to its attribute: WS_ID_THREAD = WS_ATTR_THREAD_ID,
+ * WS_ID_WEBSOCKET_CLIENT, WS_ID_RUN, WS_ID_REQUEST. */
 typedef enum ws_id_kind {
-  WS_ID_THREAD = WS_ATTR_THREAD_ID,
-  WS_ID_WEBSOCKET_CLIENT = WS_ATTR_WEBSOCKET_CLIENT_ID,
-  WS_ID_RUN = WS_ATTR_RUN_ID,
-  WS_ID_REQUEST = WS_ATTR_REQUEST_ID
+#define WS_ID_ENUM_(attr, name, kind, prefix) WS_ID_##kind = WS_ATTR_##attr,
+  WS_ID_LIST(WS_ID_ENUM_)
+#undef WS_ID_ENUM_
 } ws_id_kind;
 
 #define WS_ID_MAX 64 /* longest id, excluding the NUL */
@@ -153,8 +155,19 @@ typedef struct ws_config ws_config; /* read-only once built */
 /* Parses a config JSON object (keys: issuer, audience, leeway_s,
  * max_message_bytes, max_head_bytes, max_headers, max_token_bytes,
  * max_json_depth, origins, subprotocols, first_message_auth).  json may be
- * NULL for all defaults.  On error returns WS_ERR_PARSE with a message in
- * errbuf (if given).  Free with ws_config_free. */
+ * NULL for all defaults.  Free with ws_config_free.
+ * Errors (*out stays NULL):
+ *  - WS_ERR_ARG: out is NULL;
+ *  - WS_ERR_PARSE, with "config: <key>: <why>" in errbuf (if given): the
+ *    document is not JSON, has a duplicate key, is larger than 1 MiB or
+ *    nested deeper than 8, or is not an object; an unknown key; issuer or
+ *    audience not a non-empty string; a number that is not an integer in
+ *    its range (leeway_s 0..86400, max_message_bytes 1..2^30,
+ *    max_head_bytes 64..2^20, max_headers 4..1024, max_token_bytes
+ *    16..2^20, max_json_depth 1..64); origins or subprotocols not an array
+ *    of at most 256 non-empty strings of at most 1024 bytes (subprotocols:
+ *    HTTP tokens); first_message_auth not a boolean;
+ *  - WS_ERR_NOMEM: out of memory. */
 int ws_config_new(ws_config **out, const char *json, size_t len, char *errbuf,
                   size_t errlen);
 void ws_config_free(ws_config *cfg);
@@ -166,11 +179,35 @@ typedef struct ws_keyset ws_keyset; /* read-only once loaded */
 
 /* Loads a JWKS document: {"keys":[...]} with kty oct, RSA (>= 2048 bits),
  * EC (P-256) or OKP (Ed25519); kid, alg, use honoured.  Each key becomes an
- * OpenSSL key once, here, and is verified against once (warm-up).  Errors:
- * WS_ERR_PARSE with a message naming the key and member, WS_ERR_NOMEM,
- * WS_ERR_CRYPTO. */
+ * OpenSSL key once, here, and is verified against once (warm-up).
+ * A key that is not for verifying with what wsgate implements (use other
+ * than "sig", key_ops without "verify", an unsupported kty or crv, an alg
+ * wsgate does not verify, including one spelled in the wrong case) is
+ * skipped (RFC 7517 5).
+ * Errors (nothing is loaded, *out stays NULL):
+ *  - WS_ERR_ARG: out or json NULL;
+ *  - WS_ERR_PARSE, with a message in errbuf: not JSON or nested deeper than
+ *    16; not an object with a "keys" array; no usable key (the array is
+ *    empty, or every key was skipped: the message says why the first was);
+ *    a key that is used but malformed or unsafe (the message names the key
+ *    by index and kid, and the member: private material, missing or
+ *    non-canonical members, a key OpenSSL refuses (RSA below 2048 bits, a
+ *    point not on the curve, ...), an alg that does not fit the key, an HMAC
+ *    key shorter than the hash, a duplicate kid);
+ *  - WS_ERR_NOMEM: out of memory;
+ *  - WS_ERR_CRYPTO: OpenSSL failed the test verification of a key (message
+ *    in errbuf). */
 int ws_keyset_load(ws_keyset **out, const char *json, size_t len, char *errbuf,
                    size_t errlen);
+/* Told about each skipped key: msg names the key (index, kid) and why, e.g.
+ * "jwks: key 0 (kid \"a\") skipped: crv \"P-384\": not a supported EC curve
+ * (P-256 only)".  msg is valid during the call only. */
+typedef void (*ws_keyset_warn_fn)(void *user_data, const char *msg);
+/* ws_keyset_load, and warn (when not NULL) is called for each skipped key,
+ * whether or not the load succeeds. */
+int ws_keyset_load_warn(ws_keyset **out, const char *json, size_t len,
+                        char *errbuf, size_t errlen, ws_keyset_warn_fn warn,
+                        void *user_data);
 /* An empty key set (every token is then AUTH_KEY_UNKNOWN). */
 int ws_keyset_empty(ws_keyset **out);
 size_t ws_keyset_size(const ws_keyset *ks);
@@ -214,7 +251,7 @@ typedef struct ws_trail_entry {
 #define WS_TRAIL_MAX 16
 
 typedef struct ws_outcome {
-  ws_stage stage;   /* stage the session ended in */
+  ws_stage stage;   /* the stage of diag's table row (ws_diag_get) */
   ws_diag diag;     /* never WS_DIAG_NONE once ended */
   int http_status;  /* status of the HTTP response written, 0 if none */
   int close_code;   /* code of the close frame sent, 0 if none */
@@ -248,6 +285,27 @@ void ws_session_free(ws_session *s);
  * in the table or cap is too small (nothing usable is written then). */
 size_t ws_diag_http_response(ws_diag d, const char *detail, char *buf,
                              size_t cap);
+
+/* ---- serving: deadlines and shutdown --------------------------------------
+ * For a server that drives sessions over sockets (wsgate serve).  The core
+ * has no clock: the server keeps the deadlines and reports them here. */
+
+/* 1 when the session has committed its 101 (it is open, or it ended after
+ * the upgrade), 0 otherwise (also for NULL). */
+int ws_session_upgraded(const ws_session *s);
+
+/* A deadline of the server passed.  Ends the session with the timeout of the
+ * state it is in: HS_TIMEOUT (408) while the request head is incomplete,
+ * AUTH_TIMEOUT (close 1008) when it is open but first-message auth has not
+ * happened, IDLE_TIMEOUT (close 1001) when it is open and authenticated.
+ * The response is then handed out by ws_session_send.  Returns WS_OK,
+ * WS_ERR_ENDED when the session had already ended, WS_ERR_ARG for NULL. */
+int ws_session_timeout(ws_session *s);
+
+/* The server is going away: ends the session with SERVER_SHUTDOWN (503
+ * before the upgrade, close 1001 after it).  Returns like
+ * ws_session_timeout. */
+int ws_session_shutdown(ws_session *s);
 
 #ifdef __cplusplus
 }
