@@ -10,7 +10,7 @@ usage() { echo "usage: $0 NNN-short-name CLASS DESCRIPTION  (from the repository
 [ -d core ] && [ -d tests/mutants ] || { echo "$0: run from the repository root" >&2; usage; }
 diff=$(git diff -U2 -- core/)
 [ -n "$diff" ] || { echo "$0: no change under core/" >&2; exit 2; }
-[ -z "$(git diff --name-only | grep -v '^core/' || true)" ] ||
+[ -z "$(git diff --name-only | grep -v -e '^core/' -e '^tests/mutants/' || true)" ] ||
   { echo "$0: changes outside core/; a planted defect touches core/ only" >&2; exit 2; }
 out=tests/mutants/$1.patch
 {
