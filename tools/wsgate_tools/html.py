@@ -59,7 +59,7 @@ def summary_html(m, svgs, checks):
     H.append("<p>Revision <code>%s</code>, started %s, wall %.0f s of a %d s budget, exit status %d.</p>" % (
         escape(str(m["revision"])), escape(m["started"]), m["wall_s"], m["budget_s"], m["exit_status"]))
 
-    H.append("<h2>Findings (%d buckets)</h2>" % len(m["findings"]))
+    H.append("<h2>Findings (%d bucket%s)</h2>" % (len(m["findings"]), "" if len(m["findings"]) == 1 else "s"))
     if m["findings"]:
         H.append(_t([[_code(b["id"]), b["type"], " / ".join(b["state"]),
                       ("yes (%s)" % b.get("severity")) if b.get("security") else "no", b.get("target"),

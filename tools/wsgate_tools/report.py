@@ -157,7 +157,7 @@ def summary_md(g, m):
     L.append("Revision `%s`, started %s, wall %.0f s of a %d s budget, exit status %d." % (
         m["revision"], m["started"], m["wall_s"], m["budget_s"], m["exit_status"]))
     L.append("")
-    L.append("## Findings (%d buckets)" % len(m["findings"]))
+    L.append("## Findings (%d bucket%s)" % (len(m["findings"]), "" if len(m["findings"]) == 1 else "s"))
     L.append("")
     if m["findings"]:
         L.append("| bucket | type | state | security | target | files | reproducible | reproduce |")
