@@ -8,17 +8,22 @@ usage: make_inputs.py DEFECT OUTDIR [REPLAY_BINARY]
           002 (fuzz_context: an allocation failure at the frame loop's
                wslay probe; needs the planted fuzz_context replay binary to
                find that hit),
-          003 (fuzz_context: both id generators failing),
+          003 (fuzz_context: both id generators failing; needs the planted
+               fuzz_context replay binary to pick seeds that build a
+               context),
           004 (fuzz_frames: any text message)
 Writes several files per defect (several crash files of one bug) named
 <target>-<defect>-<n>, and prints their paths.  Exit 2 on bad arguments.
 """
 
 import os
+import re
 import subprocess
 import sys
 
-CLAIMS = b'{"sub":"alice","exp":1900000000}'
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
 KIND = {"alloc": 0, "idgen": 1, "attr": 2, "random": 3}
 MODE = {"once": 0, "from": 1, "all": 2}
 
@@ -56,11 +61,60 @@ def d001():
             header(chunks=(6, 12)) + head("/ws?room=1&access_token=zzzzzzzz")]
 
 
-def d003():
-    # The header (config: header or first-message auth), then the claims.
-    return [header(rules=[("idgen", "all", 1)]) + CLAIMS,
-            header(rules=[("idgen", "from", 1)]) + CLAIMS,
-            header(cfg=CFG_FMA, rules=[("idgen", "all", 1)]) + CLAIMS]
+def split_header(data):
+    """(flags, body) of an input in the common header format."""
+    flags, at = data[0], 1
+    if flags & F_PLAN and at < len(data):
+        n = data[at] % 5
+        at += 1 + 3 * n
+    if flags & F_CHUNKS and at < len(data):
+        at += 1 + 1 + data[at] % 8
+    return flags, data[at:]
+
+
+def context_bodies(binary):
+    """{config: token spec} from the committed fuzz_context seeds whose
+    fault-free run builds a context and ends in CLOSE_CLIENT (the token spec
+    format is fuzz/forge.h's; taking it from the seeds keeps this file
+    independent of it)."""
+    seeds = os.path.join(ROOT, "corpus", "fuzz_context")
+    env = dict(os.environ, WSGATE_FUZZ_VERBOSE="1",
+               ASAN_OPTIONS="abort_on_error=1:detect_leaks=0")
+    out = {}
+    for name in sorted(os.listdir(seeds)):
+        with open(os.path.join(seeds, name), "rb") as f:
+            data = f.read()
+        if not data:
+            continue
+        flags, body = split_header(data)
+        cfg = flags & 3
+        if cfg in out or cfg not in (CFG_DEFAULT, CFG_FMA):
+            continue
+        p = subprocess.run([binary, os.path.join(seeds, name)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env=env)
+        text = p.stdout.decode("utf-8", "replace")
+        if p.returncode == 0 and re.search(
+                r'clean: diagnosed \{"stage":"frames","diag":"CLOSE_CLIENT"',
+                text):
+            out[cfg] = (flags >> 5, body)
+        if len(out) == 2:
+            break
+    return out
+
+
+def d003(binary):
+    # The header (config: header or first-message auth) with the plan, then
+    # a token spec that builds a context.
+    bodies = context_bodies(binary)
+    out = []
+    for cfg, rules in ((CFG_DEFAULT, [("idgen", "all", 1)]),
+                       (CFG_DEFAULT, [("idgen", "from", 1)]),
+                       (CFG_FMA, [("idgen", "all", 1)])):
+        if cfg in bodies:
+            bits, body = bodies[cfg]
+            out.append(header(cfg=cfg, rules=rules, bits=bits) + body)
+    return out
 
 
 def d004():
@@ -85,9 +139,10 @@ def d002(binary):
     tmp = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                        "make_inputs_002_%d" % os.getpid())
     try:
-        for cfg in (CFG_DEFAULT, CFG_FMA):
+        for cfg, (bits, body) in sorted(context_bodies(binary).items()):
             for n in range(1, 256):
-                data = header(cfg=cfg, rules=[("alloc", "once", n)]) + CLAIMS
+                data = header(cfg=cfg, rules=[("alloc", "once", n)],
+                              bits=bits) + body
                 with open(tmp, "wb") as f:
                     f.write(data)
                 p = subprocess.run([binary, tmp], stdout=subprocess.PIPE,
@@ -95,8 +150,8 @@ def d002(binary):
                 out = p.stdout.decode("utf-8", "replace")
                 if "frames_wslay_init" in out and p.returncode != 0:
                     found.append(data)
-                    found.append(header(cfg=cfg, rules=[("alloc", "from", n)])
-                                 + CLAIMS)
+                    found.append(header(cfg=cfg, rules=[("alloc", "from", n)],
+                                        bits=bits) + body)
                     break
     finally:
         if os.path.exists(tmp):
@@ -111,18 +166,19 @@ def main(argv):
     defect, outdir = argv[0], argv[1]
     target = {"001": "fuzz_handshake", "002": "fuzz_context",
               "003": "fuzz_context", "004": "fuzz_frames"}[defect]
-    if defect == "002":
+    if defect in ("002", "003"):
         if len(argv) < 3 or not os.access(argv[2], os.X_OK):
-            sys.stderr.write("make_inputs: 002 needs the planted "
-                             "fuzz_context replay binary\n")
+            sys.stderr.write("make_inputs: %s needs the planted "
+                             "fuzz_context replay binary\n" % defect)
             return 2
-        inputs = d002(argv[2])
+        inputs = (d002 if defect == "002" else d003)(argv[2])
         if not inputs:
-            sys.stderr.write("make_inputs: no allocation hit reaches the "
-                             "wslay probe\n")
+            sys.stderr.write("make_inputs: %s: no seed builds a context, or "
+                             "no allocation hit reaches the wslay probe\n" %
+                             defect)
             return 1
     else:
-        inputs = {"001": d001, "003": d003, "004": d004}[defect]()
+        inputs = {"001": d001, "004": d004}[defect]()
     os.makedirs(outdir, exist_ok=True)
     for i, data in enumerate(inputs, 1):
         p = os.path.join(outdir, "%s-%s-%d" % (target, defect, i))
