@@ -25,6 +25,7 @@
 #include "serve.h"
 #include "sweep.h"
 #include "sysenv.h"
+#include "text.h"
 #include "wsgate/wsgate.h"
 
 #ifndef WSGATE_VERSION
@@ -232,8 +233,8 @@ static int cmd_diags(int argc, char **argv) {
           d->code, ws_stage_name(d->stage), ws_class_name(d->cls),
           d->cls == WS_CLASS_MESSAGE ? "message" : "session", http, close);
       for (p = d->description; *p; p++) {
-        if (*p == '"' || *p == '\\') putchar('\\');
-        putchar(*p);
+        char e[WS_JSON_ESCAPE_MAX];
+        fwrite(e, 1, ws_json_escape((unsigned char)*p, e), stdout);
       }
       printf("\"}%s\n", i < n ? "," : "");
     } else {
