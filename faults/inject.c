@@ -36,37 +36,37 @@ int ws_fault_alloc_site(void) {
 }
 
 static int hit_at(ws_fault_env *f, int site_id, int attr, const char *what,
-                  int line) {
+                  const char *name, int line) {
   char site[WS_FAULT_SITE_MAX];
   unsigned long n;
   ws_fault_kind kind = ws_fault_site_kind(site_id);
   int fail = ws_fault_hit_site(&f->plan, site_id, &n);
   if (!fail && !f->on_hit) return 0;
   if (what)
-    snprintf(site, sizeof(site), "%s:%d %s", __FILE__, line, what);
+    snprintf(site, sizeof(site), "%s:%d %s%s", __FILE__, line, what, name);
   else
     ws_alloc_site(site, sizeof(site));
   if (f->on_hit) f->on_hit(f->on_hit_ud, kind, n, site, fail);
   if (fail) ws_fault_injected(f, kind, site_id, attr, n, site);
   return fail;
 }
-#define hit(f, site, attr, what) hit_at((f), (site), (attr), (what), __LINE__)
+#define hit(f, s, a, what, name) hit_at((f), (s), (a), (what), (name), __LINE__)
 
 /* ---- allocation: the plan in front of the counting allocator ------------- */
 
 static void *fa_malloc(size_t size, void *ud) {
   ws_fault_env *f = ud;
-  if (hit(f, ws_fault_alloc_site(), -1, NULL)) return NULL;
+  if (hit(f, ws_fault_alloc_site(), -1, NULL, NULL)) return NULL;
   return f->counted.malloc(size, f->counted.user_data);
 }
 static void *fa_calloc(size_t a, size_t b, void *ud) {
   ws_fault_env *f = ud;
-  if (hit(f, ws_fault_alloc_site(), -1, NULL)) return NULL;
+  if (hit(f, ws_fault_alloc_site(), -1, NULL, NULL)) return NULL;
   return f->counted.calloc(a, b, f->counted.user_data);
 }
 static void *fa_realloc(void *p, size_t size, void *ud) {
   ws_fault_env *f = ud;
-  if (hit(f, ws_fault_alloc_site(), -1, NULL)) return NULL;
+  if (hit(f, ws_fault_alloc_site(), -1, NULL, NULL)) return NULL;
   return f->counted.realloc(p, size, f->counted.user_data);
 }
 static void fa_free(void *p, void *ud) {
@@ -82,9 +82,10 @@ static const char *kind_tag(ws_id_kind k) {
 
 static int fe_idgen(const ws_env *env, ws_id_kind k, char *buf, size_t cap) {
   ws_fault_env *f = env->user_data;
-  char what[48];
-  snprintf(what, sizeof(what), "idgen.primary:%s", kind_tag(k));
-  if (hit(f, WS_SITE_IDGEN_PRIMARY, (int)k, what)) return -1;
+  /* The site's text is made only when the hit fails or a listener wants it
+   * (hit_at): not on every call. */
+  if (hit(f, WS_SITE_IDGEN_PRIMARY, (int)k, "idgen.primary:", kind_tag(k)))
+    return -1;
   /* A custom generator sees the inner environment (its own user data); the
    * default one draws from this decorator's randomness. */
   return f->inner.idgen ? f->inner.idgen(&f->inner, k, buf, cap)
@@ -94,9 +95,9 @@ static int fe_idgen(const ws_env *env, ws_id_kind k, char *buf, size_t cap) {
 static int fe_idgen_fallback(const ws_env *env, ws_id_kind k, char *buf,
                              size_t cap) {
   ws_fault_env *f = env->user_data;
-  char what[48];
-  snprintf(what, sizeof(what), "idgen.fallback:%s", kind_tag(k));
-  if (hit(f, WS_SITE_IDGEN_FALLBACK, (int)k, what)) return -1;
+  /* As for the primary: the site's text only when needed. */
+  if (hit(f, WS_SITE_IDGEN_FALLBACK, (int)k, "idgen.fallback:", kind_tag(k)))
+    return -1;
   return f->inner.idgen_fallback
              ? f->inner.idgen_fallback(&f->inner, k, buf, cap)
              : ws_idgen_fallback_default(&f->env, k, buf, cap);
@@ -105,11 +106,10 @@ static int fe_idgen_fallback(const ws_env *env, ws_id_kind k, char *buf,
 static int fe_attr(const ws_env *env, const ws_context *ctx, ws_attr a,
                    const char **v, size_t *n) {
   ws_fault_env *f = env->user_data;
-  char what[48];
-  snprintf(what, sizeof(what), "attr:%s",
-           ws_attr_name(a) ? ws_attr_name(a) : "?");
+  const char *name = ws_attr_name(a) ? ws_attr_name(a) : "?";
   if ((unsigned)a < WS_ATTR_COUNT_) f->attr_reads |= 1u << a;
-  if (hit(f, WS_SITE_ATTR_ + (int)a, (int)a, what)) return -1;
+  /* Passed, not formatted: hit_at writes the site only when it is read. */
+  if (hit(f, WS_SITE_ATTR_ + (int)a, (int)a, "attr:", name)) return -1;
   return f->inner.attr_read ? f->inner.attr_read(&f->inner, ctx, a, v, n)
                             : ws_context_attr_default(ctx, a, v, n);
 }
@@ -121,7 +121,7 @@ static int64_t fe_now(void *ud) {
 
 static int fe_random(void *ud, uint8_t *buf, size_t len) {
   ws_fault_env *f = ud;
-  if (hit(f, WS_SITE_RANDOM, -1, "random")) return -1;
+  if (hit(f, WS_SITE_RANDOM, -1, "random", "")) return -1;
   return f->inner.random(f->inner.user_data, buf, len);
 }
 

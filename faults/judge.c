@@ -51,27 +51,39 @@ static void vput(vbuf *b, const void *d, size_t n) {
  * writes them as "<attr>":"<id>" (message.c), and a valid id holds no quote
  * or backslash. */
 static void mask_ids(vbuf *b, const uint8_t *p, size_t n) {
-  size_t i = 0;
+  /* The keys "\"<attr>\":\"", made once per payload, not per byte; bytes
+   * between matches are copied in runs. */
+  char keys[WS_ATTR_COUNT_][64];
+  size_t key_len[WS_ATTR_COUNT_];
+  size_t i = 0, run = 0;
   int k;
+  if (!memchr(p, '"', n)) {
+    vput(b, p, n);
+    return;
+  }
+  for (k = 0; k < WS_ATTR_COUNT_; k++)
+    key_len[k] = (size_t)snprintf(keys[k], sizeof(keys[k]), "\"%s\":\"",
+                                  ws_attr_name((ws_attr)k));
   while (i < n) {
     int matched = 0;
-    for (k = 0; k < WS_ATTR_COUNT_ && !matched; k++) {
-      char key[64];
-      size_t kl;
-      if (k == WS_ATTR_USER_ID) continue; /* not generated: compared as is */
-      kl = (size_t)snprintf(key, sizeof(key), "\"%s\":\"",
-                            ws_attr_name((ws_attr)k));
-      if (p[i] == '"' && n - i >= kl && memcmp(p + i, key, kl) == 0) {
-        vput(b, key, kl);
-        i += kl;
-        while (i < n && p[i] != '"') i++;
-        vput(b, "*", 1);
-        matched = 1;
-        break;
+    if (p[i] == '"')
+      for (k = 0; k < WS_ATTR_COUNT_; k++) {
+        size_t kl = key_len[k];
+        if (k == WS_ATTR_USER_ID) continue; /* not generated: compared as is */
+        if (n - i >= kl && memcmp(p + i, keys[k], kl) == 0) {
+          vput(b, p + run, i - run);
+          vput(b, keys[k], kl);
+          i += kl;
+          while (i < n && p[i] != '"') i++;
+          vput(b, "*", 1);
+          run = i;
+          matched = 1;
+          break;
+        }
       }
-    }
-    if (!matched) vput(b, p + i++, 1);
+    if (!matched) i++;
   }
+  vput(b, p + run, n - run);
 }
 
 uint8_t *ws_judge_visible(const uint8_t *sent, size_t len, size_t *out_len) {

@@ -8,15 +8,21 @@
 #include "clone.h"
 
 static void keep(ws_run_result *r, const uint8_t *d, size_t n) {
-  uint8_t *p;
   if (r->sent_truncated || n == 0) return;
-  p = realloc(r->sent, r->sent_len + n);
-  if (!p) {
-    r->sent_truncated = 1;
-    return;
+  if (n > r->sent_cap - r->sent_len) {
+    /* Grown geometrically: one realloc per drain made the copying quadratic
+     * and cost an allocation per server write. */
+    size_t cap = r->sent_cap ? r->sent_cap : 256;
+    uint8_t *p;
+    while (cap - r->sent_len < n && cap <= SIZE_MAX / 2) cap *= 2;
+    if (cap - r->sent_len < n || !(p = realloc(r->sent, cap))) {
+      r->sent_truncated = 1;
+      return;
+    }
+    r->sent = p;
+    r->sent_cap = cap;
   }
-  memcpy(p + r->sent_len, d, n);
-  r->sent = p;
+  memcpy(r->sent + r->sent_len, d, n);
   r->sent_len += n;
 }
 
@@ -182,10 +188,10 @@ int ws_run(const ws_run_spec *spec, const ws_fault_plan *plan, ws_run_result *r,
 
 int ws_run_multi(const ws_run_spec *specs, const ws_fault_plan *const *plans,
                  size_t n, ws_run_result *results) {
-  run_state *st;
+  run_state st[WS_RUN_MULTI_MAX]; /* on the stack: no allocation per call */
   size_t i, started = 0;
   int more = 1, rc = 0;
-  if (n > WS_RUN_MULTI_MAX || !(st = malloc(n * sizeof(*st)))) return -1;
+  if (n > WS_RUN_MULTI_MAX) return -1;
   for (i = 0; i < n; i++, started++)
     if (run_start(&st[i], &specs[i], plans ? plans[i] : NULL, &results[i],
                   NULL) != 0) {
@@ -197,14 +203,13 @@ int ws_run_multi(const ws_run_spec *specs, const ws_fault_plan *const *plans,
     for (i = 0; i < n; i++) more |= run_step(&st[i]);
   }
   for (i = 0; i < started; i++) run_finish(&st[i]);
-  free(st);
   return rc;
 }
 
 void ws_run_result_clear(ws_run_result *r) {
   free(r->sent);
   r->sent = NULL;
-  r->sent_len = 0;
+  r->sent_len = r->sent_cap = 0;
 }
 size_t ws_run_outcome_json(const ws_run_result *r, char *buf, size_t cap) {
   char *extra;

@@ -24,8 +24,8 @@ typedef struct ws_run_result {
   int has_outcome;
   ws_outcome outcome;
   uint8_t *sent; /* what the server sent (libc; ws_run_result_clear) */
-  size_t sent_len;
-  int sent_truncated; /* host ran out of memory keeping it */
+  size_t sent_len, sent_cap; /* sent_cap: its allocated size */
+  int sent_truncated;        /* host ran out of memory keeping it */
   size_t live_blocks, live_bytes, peak_bytes; /* after ws_session_free */
   /* Where the live blocks were allocated ("core/jwt.c:131 ws_jwt_verify
    * [cJSON] (40 bytes)"), the first WS_RUN_LIVE_MAX of them. */

@@ -40,7 +40,10 @@ export ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=0
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1
 limit=()
 [ "$secs" -gt 0 ] && limit=(-V "$secs")
-afl-fuzz "${limit[@]}" -i "$in" -o "$out" -x build/afl/fuzz/"$t".dict \
+# The same longest input as libFuzzer gets (max_len in fuzz/TARGET.options).
+maxlen=$(sed -n 's/^max_len *= *\([0-9][0-9]*\) *$/\1/p' "fuzz/$t.options")
+[ -n "$maxlen" ] || { echo "fuzz/afl.sh: fuzz/$t.options names no max_len" >&2; exit 1; }
+afl-fuzz "${limit[@]}" -G "$maxlen" -i "$in" -o "$out" -x build/afl/fuzz/"$t".dict \
   -c build/afl-cmplog/fuzz/"$t" -- build/afl/fuzz/"$t"
 crashes=$(find "$out"/default/crashes -type f ! -name README.txt 2>/dev/null | wc -l)
 execs=$(sed -n 's/^execs_done *: *//p' "$out"/default/fuzzer_stats 2>/dev/null || echo "?")

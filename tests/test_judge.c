@@ -181,6 +181,37 @@ static void test_visible_of_resumed_frames(void **st) {
   free(vb);
 }
 
+/* The masked text exactly: each generated id becomes "*", user_id and other
+ * strings stay, bytes around and between ids are kept, a payload without a
+ * quote is copied as is; and a difference outside the ids is still seen. */
+static void test_visible_masks_exactly(void **st) {
+  static const uint8_t a[] =
+      "\x81\x32{\"user_id\":\"u1\",\"thread_id\":\"thr_1_ab\",\"x\":"
+      "\"\"\"r\"\"}"
+      "\x81\x02hi";
+  static const char want[] =
+      "\x81{\"user_id\":\"u1\",\"thread_id\":\"*\",\"x\":\"\"\"r\"\"}\x81hi";
+  static const uint8_t b[] =
+      "\x81\x32{\"user_id\":\"u2\",\"thread_id\":\"thr_1_ab\",\"x\":"
+      "\"\"\"r\"\"}"
+      "\x81\x02hi";
+  size_t na, nb;
+  uint8_t *va, *vb;
+  (void)st;
+  /* The first frame's length byte is its payload's length. */
+  assert_int_equal(a[1], sizeof(a) - 1 - 2 - 4);
+  va = ws_judge_visible(a, sizeof(a) - 1, &na);
+  vb = ws_judge_visible(b, sizeof(b) - 1, &nb);
+  assert_non_null(va);
+  assert_non_null(vb);
+  assert_int_equal(na, sizeof(want) - 1);
+  assert_memory_equal(va, want, na);
+  /* user_id is compared as it is: u1 and u2 differ. */
+  assert_true(na != nb || memcmp(va, vb, na) != 0);
+  free(va);
+  free(vb);
+}
+
 /* ---- the reentrancy oracle --------------------------------------------- */
 
 /* A test-only id generator with state shared by every session: the kind of
@@ -265,6 +296,7 @@ int main(void) {
       cmocka_unit_test(test_context_obligations),
       cmocka_unit_test(test_absorbed_needs_its_trail),
       cmocka_unit_test(test_visible_of_resumed_frames),
+      cmocka_unit_test(test_visible_masks_exactly),
       cmocka_unit_test(test_interleaved_sessions),
   };
   tu_global_init();

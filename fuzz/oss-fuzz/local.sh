@@ -213,6 +213,11 @@ trim() {
 
 # libfuzzer_args TARGET: the [libfuzzer] settings of TARGET.options as
 # -key=value (dict resolved against $OUT, as ClusterFuzz does), one a line.
+# The target's max_len from its .options (afl-fuzz -G: the same longest input).
+max_len_of() {
+  libfuzzer_args "$1" | sed -n 's/^-max_len=//p'
+}
+
 libfuzzer_args() {
   local section='' line k v
   while IFS= read -r line || [ -n "$line" ]; do
@@ -305,7 +310,7 @@ run_afl() {
   fi
   if ! AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
     AFL_NO_AFFINITY=1 ASAN_OPTIONS=abort_on_error=1:symbolize=0:detect_leaks=1 \
-    timeout $((secs + 120)) afl-fuzz -V "$secs" -i "$d/seeds" -o "$d/afl" \
+    timeout $((secs + 120)) afl-fuzz -V "$secs" -G "$(max_len_of "$t")" -i "$d/seeds" -o "$d/afl" \
     -x "$OUT/$t.dict" "${afl_extra[@]}" -- "$OUT/$t" >"$d/fuzz.log" 2>&1; then
     echo "!! $cfg $t: afl-fuzz failed, see $d/fuzz.log"
     tail -n 40 "$d/fuzz.log"
