@@ -25,6 +25,7 @@
 #include "serve.h"
 #include "sweep.h"
 #include "sysenv.h"
+#include "text.h"
 #include "wsgate/wsgate.h"
 
 #ifndef WSGATE_VERSION
@@ -173,6 +174,36 @@ static void diags_markdown(void) {
   }
 }
 
+/* wsgate gate ARGS: the release gate, tools/gate.py (README "Release gate")
+ * run with python3; the tools directory is $WSGATE_TOOLS, else the source
+ * tree's.  Exit 2 when python3 cannot be run (an infrastructure error). */
+#include <unistd.h> /* execvp */
+#ifndef WSGATE_TOOLS_DIR
+#define WSGATE_TOOLS_DIR "tools"
+#endif
+static int exec_gate(int argc, char **argv) {
+  const char *dir = getenv("WSGATE_TOOLS");
+  char script[4096];
+  char **args = calloc((size_t)argc + 3, sizeof(*args));
+  int i;
+  if (!dir || !*dir) dir = WSGATE_TOOLS_DIR;
+  if (!args || snprintf(script, sizeof(script), "%s/gate.py", dir) >=
+                   (int)sizeof(script)) {
+    fprintf(stderr, "wsgate: gate: tools directory path too long\n");
+    free(args);
+    return EXIT_USAGE;
+  }
+  args[0] = "python3";
+  args[1] = script;
+  for (i = 0; i < argc; i++) args[i + 2] = argv[i];
+  execvp("python3", args);
+  fprintf(stderr,
+          "wsgate: gate: infrastructure error: cannot run python3 %s: %s\n",
+          script, strerror(errno));
+  free(args);
+  return EXIT_USAGE;
+}
+
 static int cmd_diags(int argc, char **argv) {
   int json = 0, i, n = ws_diag_count();
   for (i = 0; i < argc; i++) {
@@ -202,8 +233,8 @@ static int cmd_diags(int argc, char **argv) {
           d->code, ws_stage_name(d->stage), ws_class_name(d->cls),
           d->cls == WS_CLASS_MESSAGE ? "message" : "session", http, close);
       for (p = d->description; *p; p++) {
-        if (*p == '"' || *p == '\\') putchar('\\');
-        putchar(*p);
+        char e[WS_JSON_ESCAPE_MAX];
+        fwrite(e, 1, ws_json_escape((unsigned char)*p, e), stdout);
       }
       printf("\"}%s\n", i < n ? "," : "");
     } else {
@@ -228,11 +259,12 @@ typedef struct session_opts {
   long long now, chunk, seed, max_input;
   int has_now, list_faults;
   ws_fault_plan plan;
-  const char *fault_specs[WS_FAULT_MAX_RULES]; /* as given, per rule */
   int has_rate, has_fault_seed;
   double rate;
   long long fault_seed;
-  unsigned kinds;    /* sweep */
+  unsigned kinds;   /* sweep */
+  size_t chunks[4]; /* sweep: chunked passes */
+  size_t n_chunks;
   char **positional; /* session: at most one FILE; sweep: the INPUTs */
   int n_positional;
 } session_opts;
@@ -251,6 +283,28 @@ static int parse_kinds(const char *v, unsigned *kinds) {
   return *kinds ? 0 : -1;
 }
 
+/* --chunks: "none", or N[,N...] (at most 4, each 1..2^20). */
+static int parse_chunks(const char *v, session_opts *o) {
+  const char *p = v;
+  o->n_chunks = 0;
+  if (strcmp(v, "none") == 0) return 0;
+  while (*p) {
+    char *end;
+    unsigned long n;
+    errno = 0;
+    if (*p < '0' || *p > '9') return -1;
+    n = strtoul(p, &end, 10);
+    if (errno || n == 0 || n > (1ul << 20) || o->n_chunks == 4) return -1;
+    o->chunks[o->n_chunks++] = (size_t)n;
+    p = end;
+    if (*p == ',' && p[1])
+      p++;
+    else if (*p)
+      return -1;
+  }
+  return o->n_chunks ? 0 : -1;
+}
+
 /* The options of `session` and `sweep`: sweep takes --kinds and --json-out
  * but no --fault*, --out, --max-input or --list-faults.  Arguments that are
  * not options (or "-") are the positional ones, in order. */
@@ -261,6 +315,9 @@ static int parse_args(int sweep, int argc, char **argv, session_opts *o) {
   o->seed = 1;
   o->max_input = (long long)DEFAULT_MAX_INPUT;
   o->kinds = (1u << WS_FAULT_KINDS_) - 1;
+  o->chunks[0] = 1; /* the sweep's chunked passes: byte by byte, a prime */
+  o->chunks[1] = 7;
+  o->n_chunks = 2;
   ws_fault_plan_init(&o->plan);
   if (!(o->positional = calloc((size_t)argc + 1, sizeof(char *)))) {
     fprintf(stderr, "wsgate: out of memory\n");
@@ -286,7 +343,8 @@ static int parse_args(int sweep, int argc, char **argv, session_opts *o) {
         (sweep || (strcmp(a, "--out") && strcmp(a, "--fault") &&
                    strcmp(a, "--fault-rate") && strcmp(a, "--fault-seed") &&
                    strcmp(a, "--max-input"))) &&
-        (!sweep || (strcmp(a, "--kinds") && strcmp(a, "--json-out"))))
+        (!sweep || (strcmp(a, "--kinds") && strcmp(a, "--json-out") &&
+                    strcmp(a, "--chunks"))))
       return usage_error("unknown option '%s'", a);
     if (i + 1 >= argc) return usage_error("%s needs a value", a);
     v = argv[++i];
@@ -298,6 +356,12 @@ static int parse_args(int sweep, int argc, char **argv, session_opts *o) {
       o->out = v;
     } else if (strcmp(a, "--json-out") == 0) {
       o->json_out = v;
+    } else if (strcmp(a, "--chunks") == 0) {
+      if (parse_chunks(v, o))
+        return usage_error(
+            "--chunks: '%s' is not 'none' or a list of up to 4 sizes in "
+            "[1, 2^20]",
+            v);
     } else if (strcmp(a, "--kinds") == 0) {
       if (parse_kinds(v, &o->kinds))
         return usage_error(
@@ -318,10 +382,8 @@ static int parse_args(int sweep, int argc, char **argv, session_opts *o) {
       if (parse_ll(v, 0, LLONG_MAX, &o->seed))
         return usage_error("--seed: '%s' is not a non-negative integer", v);
     } else if (strcmp(a, "--fault") == 0) {
-      size_t before = o->plan.nrules;
       if (ws_fault_plan_add(&o->plan, v, err, sizeof(err)) != 0)
         return usage_error("--fault: %s", err);
-      if (o->plan.nrules > before) o->fault_specs[before] = v;
     } else if (strcmp(a, "--fault-rate") == 0) {
       char *end;
       errno = 0;
@@ -425,19 +487,25 @@ static void list_hit(void *ud, ws_fault_kind kind, unsigned long n,
           ws_fault_kind_name(kind), n, q, failed ? ",\"failed\":true" : "");
 }
 
-/* A --fault rule whose hit never came injected nothing: say so, or a
- * mistyped N reads as "absorbed". */
-static void warn_unfired(const session_opts *o, const ws_run_result *r) {
+/* A --fault rule that never fired injected nothing: say so, or a mistyped
+ * N reads as "absorbed". */
+static void warn_unfired(const ws_run_result *r) {
   size_t i;
-  for (i = 0; i < o->plan.nrules; i++) {
-    const ws_fault_rule *rule = &o->plan.rules[i];
-    unsigned long hits = r->hits[rule->kind];
-    if (hits >= rule->n) continue;
+  for (i = 0; i < r->plan.nrules; i++) {
+    const ws_fault_rule *rule = &r->plan.rules[i];
+    unsigned long hits = rule->site == WS_SITE_ANY ? r->hits[rule->kind]
+                                                   : r->site_hits[rule->site];
+    char spec[64], what[48];
+    if (r->plan.rule_fired[i]) continue;
+    ws_fault_rule_spec(rule, spec, sizeof(spec));
+    if (rule->site == WS_SITE_ANY)
+      snprintf(what, sizeof(what), "%s", ws_fault_kind_name(rule->kind));
+    else
+      ws_fault_site_name(rule->site, what, sizeof(what));
     fprintf(stderr,
             "wsgate: warning: --fault %s never fired: the session made %lu "
             "%s hit%s\n",
-            o->fault_specs[i] ? o->fault_specs[i] : "?", hits,
-            ws_fault_kind_name(rule->kind), hits == 1 ? "" : "s");
+            spec, hits, what, hits == 1 ? "" : "s");
   }
 }
 
@@ -515,7 +583,7 @@ static int cmd_session(int argc, char **argv) {
   /* Out before anything else can end the process: LeakSanitizer exits at
    * the end of main, before a pipe's buffer would be flushed. */
   fflush(stdout);
-  warn_unfired(&o, &r->run);
+  warn_unfired(&r->run);
   if (r->run.live_blocks)
     fprintf(stderr, "wsgate: %zu blocks (%zu bytes) leaked by the session\n",
             r->run.live_blocks, r->run.live_bytes);
@@ -713,6 +781,8 @@ static int cmd_sweep(int argc, char **argv) {
   sr.so.spec.keys = ks;
   sr.so.spec.chunk = (size_t)o.chunk;
   sr.so.kinds = o.kinds;
+  memcpy(sr.so.chunks, o.chunks, sizeof(o.chunks));
+  sr.so.n_chunks = o.n_chunks;
   sr.so.isolate = 1;
   sr.so.progress = stderr;
   sr.so.failures = jout;
@@ -724,8 +794,10 @@ static int cmd_sweep(int argc, char **argv) {
   printf("{\"inputs\":%lu,\"points\":%lu", sr.t.inputs, sr.t.points);
   for (k = 0; k < WS_V_COUNT_; k++)
     printf(",\"%s\":%lu", ws_verdict_name((ws_verdict)k), sr.t.verdicts[k]);
-  printf(",\"clean_failures\":%lu,\"missing_inputs\":%lu,\"hits\":{",
-         sr.t.clean_failures, sr.missing);
+  printf(
+      ",\"clean_failures\":%lu,\"unfired\":%lu,\"missing_inputs\":%lu,"
+      "\"hits\":{",
+      sr.t.clean_failures, sr.t.unfired, sr.missing);
   for (k = 0; k < WS_FAULT_KINDS_; k++)
     printf("%s\"%s\":%lu", k ? "," : "", ws_fault_kind_name((ws_fault_kind)k),
            sr.t.hits[k]);
@@ -815,9 +887,14 @@ static const char session_options[] =
     "random):\n"
     "                      KIND@N the N-th hit, KIND@N+ the N-th and every "
     "later\n"
-    "                      one, KIND@* every one. Repeatable. A rule whose "
-    "hit\n"
-    "                      never came is reported in a warning.\n"
+    "                      one, KIND@* every one. KIND may name one site of "
+    "the\n"
+    "                      kind, whose hits are counted apart: alloc.core,\n"
+    "                      alloc.cjson, alloc.openssl, alloc.wslay, "
+    "idgen.primary,\n"
+    "                      idgen.fallback, attr.<attribute>. Repeatable. A "
+    "rule\n"
+    "                      that never fired is reported in a warning.\n"
     "  --fault-rate P      also fail each hit with probability P (0..1).\n"
     "  --fault-seed S      seed of --fault-rate (needs it). Default 0.\n"
     "  --list-faults       print every hit (kind, number, site) on standard "
@@ -859,6 +936,9 @@ static const char sweep_options[] =
     "  --kinds K,...       the fault kinds to sweep (alloc, idgen, attr, "
     "random).\n"
     "                      Default: all.\n"
+    "  --chunks N,...      also sweep each input fed in N-byte pieces, after\n"
+    "                      checking its clean run looks exactly as fed whole;\n"
+    "                      'none' for whole only.  Default: 1,7.\n"
     "  --json-out FILE     write each failing point to FILE as a JSON line, "
     "with\n"
     "                      the 'wsgate session' command that replays it.\n"
@@ -880,6 +960,34 @@ static const char help_options[] =
 
 static const char version_options[] = "Takes no arguments.\n";
 
+/* wsgate triage ARGS: runs tools/triage.py (README "Crash triage") with
+ * python3; the tools directory is $WSGATE_TOOLS, else the source tree's. */
+#include <unistd.h> /* execvp */
+#ifndef WSGATE_TOOLS_DIR
+#define WSGATE_TOOLS_DIR "tools"
+#endif
+static int cmd_triage(int argc, char **argv) {
+  const char *dir = getenv("WSGATE_TOOLS");
+  char script[4096];
+  char **args = calloc((size_t)argc + 3, sizeof(*args));
+  int i;
+  if (!dir || !*dir) dir = WSGATE_TOOLS_DIR;
+  if (!args || snprintf(script, sizeof(script), "%s/triage.py", dir) >=
+                   (int)sizeof(script)) {
+    fprintf(stderr, "wsgate: triage: tools directory path too long\n");
+    free(args);
+    return 1;
+  }
+  args[0] = "python3";
+  args[1] = script;
+  for (i = 0; i < argc; i++) args[i + 2] = argv[i];
+  execvp("python3", args);
+  fprintf(stderr, "wsgate: triage: cannot run python3 %s: %s\n", script,
+          strerror(errno));
+  free(args);
+  return 1;
+}
+
 /* One row per command.  A command that documents itself (handles --help)
  * sets options to NULL. */
 static const command commands[] = {
@@ -896,12 +1004,21 @@ static const command commands[] = {
      "each run.",
      "wsgate sweep [--keys JWKS] [--config JSON] [--now T] [--chunk N] "
      "[--seed S]\n"
-     "                    [--kinds K,...] [--json-out FILE] INPUT...",
+     "                    [--kinds K,...] [--chunks N,...|none] [--json-out "
+     "FILE]\n"
+     "                    INPUT...",
      sweep_options},
     {"serve", cmd_serve, 0,
      "Serve WebSocket sessions on a socket, one JSON line per session "
      "(serve --help).",
      "wsgate serve [--listen HOST:PORT] --keys JWKS [--config JSON] ...", NULL},
+    {"gate", exec_gate, 0,
+     "The release gate: build, test, sweep, fuzz, triage, measure; a "
+     "verdict with evidence (gate --help).",
+     "wsgate gate [--budget 10m] [OPTIONS]", NULL},
+    {"triage", cmd_triage, 0,
+     "Reproduce, classify and bucket fuzz crash files (triage --help).",
+     "wsgate triage [OPTIONS] CRASH_FILE_OR_DIR...", NULL},
     {"diags", cmd_diags, 0, "Print the diagnosis table.",
      "wsgate diags [--json | --markdown]", diags_options},
     {"help", cmd_help, 0, "Print the commands, or one command's options.",

@@ -1,4 +1,4 @@
-/* OpenSSL adapter: the only core file that includes OpenSSL (STYLE 4).
+/* OpenSSL adapter: the only core file that includes OpenSSL (POLICY §7).
  *
  * Three things shape this file.
  *
@@ -58,7 +58,7 @@ struct ws_pkey {
 /* ---- names ---- */
 
 /* Character arrays, not pointers: the table needs no relocation and stays
- * read-only (no writable data in the core, STYLE 3). */
+ * read-only (no writable data in the core, POLICY §7). */
 static const char alg_names[WS_ALG_COUNT_][6] = {
     "", "HS256", "HS384", "HS512", "RS256", "PS256", "ES256", "EdDSA"};
 

@@ -95,7 +95,7 @@ struct ws_frames {
   uint8_t send_broken; /* wslay's output state can no longer be trusted */
   uint8_t in_recv;     /* inside ws_frames_recv (guards on_text reentry) */
   uint16_t peer_close;
-  ws_diag ended; /* sticky once set (STYLE 7) */
+  ws_diag ended; /* sticky once set (POLICY §7) */
 };
 
 /* A frame header as the tracker decoded it (RFC 6455 5.2). */

@@ -4,7 +4,7 @@
  * the session running on this thread, which the cJSON and OpenSSL
  * trampolines forward to.  Those libraries take one process-wide allocator
  * with no user data, so a thread-local is the narrowest scope that keeps
- * sessions independent (STYLE 3).  It is set on entry to each session call
+ * sessions independent (POLICY §7).  It is set on entry to each session call
  * and restored on exit (ws_mem_enter/ws_mem_leave). */
 #include "mem.h"
 

@@ -24,7 +24,7 @@ typedef struct ws_mem {
   int line, dep_line;
 } ws_mem;
 
-/* The call site of an allocation, as the trail shows it (CONTRACT 4).
+/* The call site of an allocation, as the trail shows it (POLICY §4).
  * The build maps the source directory away, so files read "core/jwt.c". */
 #define WS_HERE __FILE__, __LINE__, __func__
 

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
+
 __attribute__((noinline)) void ws_fault_injected(ws_fault_env *f,
                                                  ws_fault_kind kind,
                                                  int site_id, int attr,
@@ -146,48 +148,35 @@ void ws_fault_env_init(ws_fault_env *f, const ws_env *inner,
   f->env.user_data = f;
 }
 
+/* Both writers are the core's one text writer (core/text.h) and its one
+ * JSON escaping rule. */
 size_t ws_fault_json_str(char *buf, size_t cap, size_t at, const char *s) {
   for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    char tmp[8];
-    size_t k, n;
-    if (c == '"' || c == '\\') {
-      tmp[0] = '\\';
-      tmp[1] = (char)c;
-      n = 2;
-    } else if (c < 0x20) {
-      n = (size_t)snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-    } else {
-      tmp[0] = (char)c;
-      n = 1;
-    }
+    char tmp[WS_JSON_ESCAPE_MAX];
+    size_t k, n = ws_json_escape((unsigned char)*s, tmp);
     for (k = 0; k < n; k++, at++)
       if (at + 1 < cap) buf[at] = tmp[k];
   }
   return at;
 }
 
-static size_t put(char *buf, size_t cap, size_t at, const char *s) {
-  for (; *s; s++, at++)
-    if (at + 1 < cap) buf[at] = *s;
-  return at;
-}
-
 size_t ws_fault_trail_json(const ws_fault_event *ev, size_t n, char *buf,
                            size_t cap) {
-  size_t at = 0, i;
-  char num[32];
-  at = put(buf, cap, at, "[");
+  ws_text t;
+  size_t i;
+  ws_text_init(&t, buf, cap);
+  ws_text_puts(&t, "[");
   for (i = 0; i < n; i++) {
     const ws_fault_event *e = &ev[i];
-    at = put(buf, cap, at, i ? ",{\"kind\":\"" : "{\"kind\":\"");
-    at = put(buf, cap, at, ws_fault_kind_name(e->kind));
-    snprintf(num, sizeof(num), "\",\"n\":%lu,\"site\":\"", e->n);
-    at = put(buf, cap, at, num);
-    at = ws_fault_json_str(buf, cap, at, e->site);
-    at = put(buf, cap, at, "\"}");
+    ws_text_puts(&t, i ? ",{\"kind\":" : "{\"kind\":");
+    ws_text_json_str(&t, ws_fault_kind_name(e->kind),
+                     strlen(ws_fault_kind_name(e->kind)));
+    ws_text_puts(&t, ",\"n\":");
+    ws_text_int(&t, (long long)e->n);
+    ws_text_puts(&t, ",\"site\":");
+    ws_text_json_str(&t, e->site, strlen(e->site));
+    ws_text_puts(&t, "}");
   }
-  at = put(buf, cap, at, "]");
-  if (cap) buf[at < cap ? at : cap - 1] = '\0';
-  return at;
+  ws_text_puts(&t, "]");
+  return ws_text_cstr(&t);
 }

@@ -1,10 +1,10 @@
-/* The fault-injecting environment: a decorator around a ws_env (STYLE 11),
+/* The fault-injecting environment: a decorator around a ws_env (POLICY §7),
  * not a fork of it.  It counts every hit of every fault kind, fails the hits
  * its plan selects, and records each injection (kind, hit number, site) in a
  * trail.  Allocation hits are counted on a counting allocator underneath, so
  * live blocks after the session is freed are visible without LeakSanitizer.
  *
- * Sites (CONTRACT 4: "<file>:<line> <function>"): an allocation's is the
+ * Sites (POLICY §4: "<file>:<line> <function>"): an allocation's is the
  * core's call site from ws_alloc_site() ("core/jwt.c:131 ws_jwt_verify", or
  * "core/crypto.c:335 ws_crypto_verify [OpenSSL ../crypto/evp/digest.c:120]"
  * inside a dependency); idgen, attr and random hits name the decorator's

@@ -155,7 +155,7 @@ static ws_diag attr_diag(int attr) {
   return (ws_diag)(WS_DIAG_CTX_ATTR_USER_ID + attr);
 }
 
-/* Does diagnosis d blame injected fault e (CONTRACT 4)? */
+/* Does diagnosis d blame injected fault e (POLICY §4)? */
 static int blames(const ws_diag_info *d, const ws_fault_event *e) {
   switch (e->kind) {
     case WS_FAULT_ALLOC:

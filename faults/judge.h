@@ -1,4 +1,4 @@
-/* The judge: is a run's outcome the promise kept (CONTRACT 1 and 4)?
+/* The judge: is a run's outcome the promise kept (POLICY §1 and §4)?
  *
  * Used by the sweep, the fuzz targets and the tests.  It knows the table
  * and the fault layer, not the input: oracles that know the right answer

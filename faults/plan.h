@@ -1,4 +1,4 @@
-/* The fault plan (CONTRACT 4): which hits of which fault kinds fail.
+/* The fault plan (POLICY §4): which hits of which fault kinds fail.
  *
  * Per session, so sessions stay independent: a plan is plain data owned by
  * the caller, consulted through ws_fault_hit() at every fault point.

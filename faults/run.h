@@ -92,7 +92,7 @@ void ws_run_result_clear(ws_run_result *r);
 int ws_run_multi(const ws_run_spec *specs, const ws_fault_plan *const *plans,
                  size_t n, ws_run_result *results);
 
-/* The outcome line of CONTRACT 2 with the injected faults, plus "live" when
+/* The outcome line of POLICY §2 with the injected faults, plus "live" when
  * something was left allocated.  Returns the length needed (snprintf). */
 size_t ws_run_outcome_json(const ws_run_result *r, char *buf, size_t cap);
 

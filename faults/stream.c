@@ -22,9 +22,10 @@ static void drain(const ws_stream_spec *spec, ws_session *s,
 }
 
 /* ws_session_new failed: no session to write the answer, so the program
- * writes the table's static response and reports it as what was sent. */
+ * writes the table's static response and reports it as what was sent (the
+ * same answer as ws_run's). */
 static void refuse(const ws_stream_spec *spec, ws_stream_result *r) {
-  static const char detail[] = "the session object could not be allocated";
+  static const char detail[] = "the session could not be allocated";
   ws_outcome *o = &r->run.outcome;
   char resp[512];
   size_t n =
@@ -40,6 +41,40 @@ static void refuse(const ws_stream_spec *spec, ws_stream_result *r) {
   o->http_status = ws_diag_get(WS_DIAG_HS_NOMEM)->http_status;
   snprintf(o->reason, sizeof(o->reason), "%s: %s",
            ws_diag_get(WS_DIAG_HS_NOMEM)->code, detail);
+}
+
+/* Where each block still allocated after the free was made (as ws_run). */
+static void note_live(void *ud, const ws_alloc_where *w, size_t size) {
+  ws_run_result *r = ud;
+  char *d;
+  if (r->n_live_sites >= WS_RUN_LIVE_MAX) return;
+  d = r->live_sites[r->n_live_sites++];
+  if (!w->file)
+    snprintf(d, sizeof(r->live_sites[0]), "? (%zu bytes)", size);
+  else if (w->dep)
+    snprintf(d, sizeof(r->live_sites[0]), "%s:%d %s [%s] (%zu bytes)", w->file,
+             w->line, w->func, w->dep, size);
+  else
+    snprintf(d, sizeof(r->live_sites[0]), "%s:%d %s (%zu bytes)", w->file,
+             w->line, w->func, size);
+}
+
+/* The ids of the context, kept before the session is freed (as ws_run). */
+static void keep_context(const ws_session *s, ws_run_result *r) {
+  const ws_context *ctx = ws_session_context(s);
+  int a;
+  if (!ctx) return;
+  r->has_context = 1;
+  for (a = 0; a < WS_ATTR_COUNT_; a++) {
+    const char *v;
+    size_t n;
+    if (a == WS_ATTR_USER_ID) continue;
+    if (ws_context_attr_default(ctx, (ws_attr)a, &v, &n) == 0 &&
+        n <= WS_ID_MAX) {
+      memcpy(r->ids[a], v, n);
+      r->ids[a][n] = '\0';
+    }
+  }
 }
 
 int ws_stream_run(const ws_stream_spec *spec, const ws_fault_plan *plan,
@@ -61,6 +96,7 @@ int ws_stream_run(const ws_stream_spec *spec, const ws_fault_plan *plan,
   ws_fault_env_init(fe, &spec->env, plan);
   fe->on_hit = spec->on_hit;
   fe->on_hit_ud = spec->on_hit_ud;
+  r->run.default_idgen = !spec->env.idgen && !spec->env.idgen_fallback;
   rc = ws_session_new(&s, spec->cfg, spec->keys, &fe->env);
   if (rc == WS_ERR_NOMEM) {
     refuse(spec, r);
@@ -99,13 +135,17 @@ int ws_stream_run(const ws_stream_spec *spec, const ws_fault_plan *plan,
       r->run.outcome = *ws_session_outcome(s);
       r->run.has_outcome = 1;
     }
+    keep_context(s, &r->run);
     ws_session_free(s);
   }
   r->run.live_blocks = fe->counts.live_blocks;
   r->run.live_bytes = fe->counts.live_bytes;
   r->run.peak_bytes = fe->counts.peak_bytes;
-  if (plan) r->run.plan = *plan;
+  if (r->run.live_blocks) ws_countalloc_live(&fe->counts, note_live, &r->run);
+  r->run.plan = fe->plan; /* with rule_fired: what each rule did */
   memcpy(r->run.hits, fe->plan.hits, sizeof(r->run.hits));
+  memcpy(r->run.site_hits, fe->plan.site_hits, sizeof(r->run.site_hits));
+  r->run.attr_reads = fe->attr_reads;
   memcpy(r->run.injected, fe->trail, fe->trail_len * sizeof(fe->trail[0]));
   r->run.n_injected = fe->trail_len;
   r->run.injected_dropped = fe->trail_dropped;

@@ -1,7 +1,7 @@
-/* The exhaustive fault sweep (CONTRACT 5): for one input, a clean run that
+/* The exhaustive fault sweep (POLICY §5): for one input, a clean run that
  * counts the hits of each fault kind, then one run per hit failed once
  * (transient) and one per hit failed from there on (persistent), each judged
- * against the promise of CONTRACT 1 and 4. */
+ * against the promise of POLICY §1 and §4. */
 #ifndef WS_FAULT_SWEEP_H
 #define WS_FAULT_SWEEP_H
 

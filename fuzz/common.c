@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "b64.h"
+#include "builders.h"
 #include "forge.h"
 #include "model_jwt.h"
 #include "clone.h"
@@ -365,11 +366,17 @@ ws_verdict fz_token_oracle(const fz_token *t, const ws_run_result *clean,
   const ws_diag_info *d = ws_diag_get(clean->outcome.diag);
   ws_diag answer;
   int v;
-  if (!clean->has_outcome || !d || d->stage == WS_STAGE_HANDSHAKE)
-    return WS_V_DIAGNOSED;
-  /* Past the auth stage, the core accepted the token. */
-  answer = d->stage == WS_STAGE_AUTH ? d->diag : WS_DIAG_NONE;
-  if (answer == WS_DIAG_AUTH_FIRST_MESSAGE) return WS_V_DIAGNOSED;
+  if (!clean->has_outcome || !d) return WS_V_DIAGNOSED;
+  if (clean->has_context) {
+    /* A context is built only for a verified token. */
+    answer = WS_DIAG_NONE;
+  } else if (d->stage == WS_STAGE_AUTH && d->cls != WS_CLASS_RESOURCE &&
+             d->diag != WS_DIAG_AUTH_FIRST_MESSAGE &&
+             d->diag != WS_DIAG_AUTH_TIMEOUT) {
+    answer = d->diag; /* the core's verdict on the token */
+  } else {
+    return WS_V_DIAGNOSED; /* the session ended before the token was judged */
+  }
   v = fz_jwt_oracle_check(t, answer, why, cap);
   if (v == FZ_ORACLE_FORGED) return WS_V_FORGED;
   if (v == FZ_ORACLE_WRONG_OUTCOME) return WS_V_WRONG_OUTCOME;
@@ -450,23 +457,13 @@ uint8_t *fz_expand(const uint8_t *in, size_t n, size_t *out_len) {
 }
 
 size_t fz_frames_encode(const uint8_t *in, size_t n, uint8_t *out) {
-  static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
-  size_t i = 0, at = 0, k, len;
+  size_t i = 0, at = 0, len;
   while (i + 2 <= n) {
     uint8_t b0 = in[i];
     len = in[i + 1];
     i += 2;
     if (len > n - i) len = n - i;
-    out[at++] = b0;
-    out[at++] = (uint8_t)(0x80 | (len < 126 ? len : 126));
-    if (len >= 126) {
-      out[at++] = 0;
-      out[at++] = (uint8_t)len;
-    }
-    memcpy(out + at, mask, 4);
-    at += 4;
-    for (k = 0; k < len; k++) out[at + k] = in[i + k] ^ mask[k % 4];
-    at += len;
+    at += tb_frame(out + at, len + 14, b0, tb_mask_key, in + i, len);
     i += len;
   }
   return at;

@@ -1,4 +1,4 @@
-/* Shared by the fuzz targets (CONTRACT 6): one-time setup (ws_global_init,
+/* Shared by the fuzz targets (POLICY §6): one-time setup (ws_global_init,
  * the test key set and configs compiled in, so a target needs no files at
  * run time), a deterministic environment, one input header decoder used by
  * every target (config, fault plan, chunk sizes, reentrancy), and the run
@@ -140,8 +140,11 @@ void fz_require(int cond, const char *target, const char *what);
 /* ---- the token oracle ------------------------------------------------------
  * For a session that carried a token built by the forge (fuzz/forge.h):
  * which answer the core gave the token, judged by the acceptance oracle and
- * the JWT decision model (fuzz/model_jwt.h).  A run that ended before the
- * token was looked at (a handshake diagnosis) says nothing about it. */
+ * the JWT decision model (fuzz/model_jwt.h).  The core accepted the token
+ * when a context was built; it refused it with its AUTH_* diagnosis; a run
+ * that ended before the token was judged (a handshake or frame diagnosis,
+ * a first message that is not an auth message) says nothing about it.  The
+ * caller sets it only for a session that presented t. */
 struct fz_token;
 ws_verdict fz_token_oracle(const struct fz_token *t, const ws_run_result *clean,
                            char *why, size_t cap);

@@ -14,26 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builders.h"
 #include "common.h"
 #include "forge.h"
 
 const char fz_target_name[] = "fuzz_context";
 
 static void put_text(uint8_t *out, size_t *at, const char *s, size_t n) {
-  static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
-  size_t i;
-  out[(*at)++] = 0x81;
-  if (n < 126) {
-    out[(*at)++] = (uint8_t)(0x80 | n);
-  } else {
-    out[(*at)++] = 0x80 | 126;
-    out[(*at)++] = (uint8_t)(n >> 8);
-    out[(*at)++] = (uint8_t)n;
-  }
-  memcpy(out + *at, mask, 4);
-  *at += 4;
-  for (i = 0; i < n; i++) out[*at + i] = (uint8_t)s[i] ^ mask[i % 4];
-  *at += n;
+  *at += tb_frame(out + *at, n + 14, TB_FIN | TB_TEXT, tb_mask_key, s, n);
 }
 
 static ws_verdict token_oracle(void *ud, const ws_run_result *clean, char *why,

@@ -1,5 +1,6 @@
 /* An empty target built with the same flags as the others: the baseline of
- * the exec/s ratio in fuzz/bench.sh.  Not a CONTRACT target. */
+ * the exec/s ratio in fuzz/bench.sh.  Not one of the five targets of POLICY §6.
+ */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builders.h"
 #include "common.h"
 #include "config.h"
 #include "forge.h"
@@ -70,29 +71,14 @@ static size_t auth_frame(const char *tok, uint8_t *out) {
   if (!in) return 0;
   msg = (char *)in + 4;
   len = (size_t)snprintf(msg, n, "{\"type\":\"auth\",\"token\":\"%s\"}", tok);
-  /* One unfragmented text frame, 16-bit length when needed. */
-  {
-    static const uint8_t mask[4] = {0x37, 0xfa, 0x21, 0x3d};
-    size_t i;
-    out[at++] = 0x81;
-    if (len < 126) {
-      out[at++] = (uint8_t)(0x80 | len);
-    } else {
-      out[at++] = 0x80 | 126;
-      out[at++] = (uint8_t)(len >> 8);
-      out[at++] = (uint8_t)len;
-    }
-    memcpy(out + at, mask, 4);
-    at += 4;
-    for (i = 0; i < len; i++) out[at + i] = (uint8_t)msg[i] ^ mask[i % 4];
-    at += len;
-  }
+  at = tb_frame(out, len + 14, TB_FIN | TB_TEXT, tb_mask_key, msg, len);
   free(in);
   return at;
 }
 
 typedef struct oracle {
   fz_token tok;
+  int presented;    /* the token went into the request or auth message */
   int frames_model; /* the frames follow an upgrade that carried tok */
   size_t frames_at; /* where they start in the stream */
   const fz_case *c;
@@ -101,7 +87,8 @@ typedef struct oracle {
 static ws_verdict session_oracle(void *ud, const ws_run_result *clean,
                                  char *why, size_t cap) {
   const oracle *o = ud;
-  ws_verdict v = fz_token_oracle(&o->tok, clean, why, cap);
+  ws_verdict v =
+      o->presented ? fz_token_oracle(&o->tok, clean, why, cap) : WS_V_DIAGNOSED;
   if (ws_verdict_failing(v)) return v;
   if (o->frames_model && clean->outcome.http_status == 101 &&
       fz_frames_oracle_check(
@@ -142,6 +129,9 @@ int fz_target_decode(const uint8_t *data, size_t size, fz_case *c) {
       free(o);
       return -1;
     }
+    /* The token oracle only for a session that presents the token. */
+    o->presented = (choices & 16) ? fz_config(c->h.cfg)->first_message_auth
+                                  : (choices & 3) != 0;
     c->oracle = session_oracle;
     c->oracle_ud = o;
     c->oracle_free = oracle_free;

@@ -1,7 +1,7 @@
 /* Writes the seed corpora of the fuzz targets: corpus/<target>/<sha1>, each
  * file named by the SHA-1 of its content (as libFuzzer names its finds), so
  * regenerating adds nothing twice.  Tokens are signed with the committed
- * test keys (tests/keys); together the seeds reach every row of CONTRACT 3.
+ * test keys (tests/keys); together the seeds reach every row of POLICY §3.
  *
  *   gen_corpus CORPUS_DIR      (the build runs it as: cmake --build ...
  *                               --target corpus) */
@@ -335,6 +335,8 @@ static void gen_jwt(void) {
     fz_token t;
     memset(s, 0, sizeof(s));
     s[FZ_B_KEY] = (uint8_t)k;
+    /* A foreign key's own kid names no key (the forge would not sign). */
+    s[FZ_B_KID] = k < FZ_KEY_SET_COUNT ? 0 : 1;
     fz_token_decode(s, FZ_SPEC_FIXED, 0, &t);
     jwt_seed(0, 0, t.text, t.len);
     if (k < FZ_KEY_SET_COUNT) jwt_seed(8, 7, t.text, t.len);
@@ -370,13 +372,19 @@ static size_t plan_rules(size_t i) {
 /* A token spec for the forge (fuzz/forge.h): key, header alg, kid, header
  * extras, tamper, tamper argument (2 bytes), claims mode, exp, nbf, iat,
  * iss, aud, sub; all zero is a valid HS256 token every policy accepts. */
-static void put_spec(tu_bytes *b, uint8_t key, uint8_t tamper, uint8_t exp) {
+static void put_spec_arg(tu_bytes *b, uint8_t key, uint8_t tamper, unsigned arg,
+                         uint8_t exp) {
   uint8_t spec[14] = {0};
   spec[0] = key;
   spec[4] = tamper;
-  spec[6] = 9;
+  spec[5] = (uint8_t)(arg >> 8);
+  spec[6] = (uint8_t)arg;
   spec[8] = exp;
   tu_put(b, spec, sizeof(spec));
+}
+
+static void put_spec(tu_bytes *b, uint8_t key, uint8_t tamper, uint8_t exp) {
+  put_spec_arg(b, key, tamper, 9, exp);
 }
 
 static void gen_context(void) {
@@ -418,6 +426,12 @@ static void gen_context(void) {
     put_header(&b, F_INTERLEAVE | 1, NULL, one, 1);
     put_spec(&b, 5, 0, 0);
     emit_free("fuzz_context", &b);
+    /* The last bit of every signature flipped (ECDSA's s, RSA's, ...). */
+    for (k = 0; k < 7; k++) {
+      put_header(&b, 0, NULL, NULL, 0);
+      put_spec_arg(&b, k, 1, 0xffff, 0);
+      emit_free("fuzz_context", &b);
+    }
   }
 }
 
@@ -521,6 +535,27 @@ static void gen_frames(void) {
   tu_put(&b, &tight, 1); /* too deep for depth 3 */
   stext(&b, "{\"a\":{\"b\":{\"c\":{}}}}");
   emit_free("fuzz_frames", &b);
+  /* Length boundaries: payloads of 125 and 126 bytes (the 7-bit and 16-bit
+   * length forms), each followed by the end of input at a frame boundary;
+   * a close whose short reason follows a full-size control payload of
+   * bytes that are not UTF-8 (the control buffer is reused). */
+  {
+    char t[200], inv[125];
+    size_t n;
+    for (n = 124; n <= 127; n++) {
+      memset(t, 'a', sizeof(t));
+      memcpy(t, "{\"type\":\"ping\",\"x\":\"", 20);
+      memcpy(t + n - 2, "\"}", 2);
+      tu_put(&b, &m, 1);
+      sframe(&b, 0x81, t, n);
+      emit_free("fuzz_frames", &b);
+    }
+    memset(inv, 0xff, sizeof(inv));
+    tu_put(&b, &m, 1);
+    sframe(&b, 0x89, inv, sizeof(inv));
+    sframe(&b, 0x88, "\x03\xe8ok", 4);
+    emit_free("fuzz_frames", &b);
+  }
   /* Raw mode: masked frames as a client writes them, and an unmasked one. */
   m = 0;
   tight = 0;

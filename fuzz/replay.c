@@ -28,6 +28,7 @@
 #include "inject.h"
 #include "plan.h"
 #include "sweep.h"
+#include "text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -129,13 +130,8 @@ static int write_file(const char *dir, const char *name, const void *p,
 static void json_str(FILE *out, const char *s) {
   fputc('"', out);
   for (; *s; s++) {
-    unsigned char ch = (unsigned char)*s;
-    if (ch == '"' || ch == '\\')
-      fprintf(out, "\\%c", ch);
-    else if (ch < 0x20)
-      fprintf(out, "\\u%04x", ch);
-    else
-      fputc(ch, out);
+    char e[WS_JSON_ESCAPE_MAX];
+    fwrite(e, 1, ws_json_escape((unsigned char)*s, e), out);
   }
   fputc('"', out);
 }

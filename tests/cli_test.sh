@@ -104,7 +104,15 @@ grep -q '"faults":\[{' "$tmp/r1" && ok || bad "--fault-rate 0.2 injected nothing
 tail -n 1 "$tmp/s1" | grep -q '"inputs":2,"points":[1-9][0-9]*,"absorbed":[0-9]*,"diagnosed":[0-9]*,"unexplained":0,"misattributed":0,"leaked":0,"crashed":0' && ok || bad "sweep summary: $(tail -n 1 "$tmp/s1")"
 grep -q 'chat.bin: [0-9]* points, 0 failing' "$tmp/s1err" && ok || bad "sweep progress: $(cat "$tmp/s1err")"
 [ ! -s "$tmp/fails" ] && ok || bad "clean sweep wrote failures"
-"$ws" sweep --keys "$keys" --now 1700000000 --kinds attr "$tmp/chat.bin" > "$tmp/s2" 2>/dev/null
+"$ws" sweep --keys "$keys" --now 1700000000 --kinds attr --chunks none "$tmp/chat.bin" > "$tmp/s2" 2>/dev/null
+# By default each input is swept again in 1- and 7-byte pieces: 3 passes.
+"$ws" sweep --keys "$keys" --now 1700000000 --kinds attr "$tmp/chat.bin" > "$tmp/s3" 2>/dev/null
+$py - "$tmp/s2" "$tmp/s3" <<'PY' && ok || bad "--chunks: $(tail -n 1 "$tmp/s3")"
+import json, sys
+a, b = (json.loads(open(p).read().splitlines()[-1]) for p in sys.argv[1:3])
+assert b["points"] == 3 * a["points"] and b["unstable"] == 0 and b["unfired"] == 0, (a, b)
+PY
+"$ws" sweep --keys "$keys" --now 1700000000 --chunks 0 "$tmp/chat.bin" > /dev/null 2>"$tmp/s4" && bad "--chunks 0 accepted" || { grep -q "chunks" "$tmp/s4" && ok || bad "--chunks 0: $(cat "$tmp/s4")"; }
 $py - "$tmp/s2" <<'PY' && ok || bad "--kinds attr: $(tail -n 1 "$tmp/s2")"
 import json, sys
 s = json.loads(open(sys.argv[1]).read().splitlines()[-1])

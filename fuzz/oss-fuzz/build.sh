@@ -69,7 +69,12 @@ for t in fuzz_handshake fuzz_jwt fuzz_context fuzz_frames fuzz_session; do
   cp "$WORK/build-wsgate/fuzz/$t" "$WORK/build-wsgate/fuzz/$t.dict" \
     "$WORK/build-wsgate/fuzz/$t.options" "$OUT/"
   rm -f "$OUT/${t}_seed_corpus.zip"
-  mapfile -t fixed < <(find "$WSGATE/corpus/regressions/$t" -type f ! -name '.*')
+  # Regressions not already among the seeds: files are named by their
+  # SHA-1, so the same name is the same input, and zip refuses a name twice.
+  fixed=()
+  while IFS= read -r f; do
+    [ -e "$WSGATE/corpus/$t/$(basename "$f")" ] || fixed+=("$f")
+  done < <(find "$WSGATE/corpus/regressions/$t" -type f ! -name '.*')
   zip -q -j "$OUT/${t}_seed_corpus.zip" "$WSGATE/corpus/$t"/* \
     ${fixed[@]+"${fixed[@]}"}
 done

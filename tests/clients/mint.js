@@ -53,7 +53,7 @@ const t = {
   const [h, , s] = t.rs256.split('.');
   t.tampered = h + '.' + b64u(JSON.stringify(ok('mallory'))) + '.' + s;
 }
-// What wsgate must say about each (CONTRACT 3, README diagnosis table).
+// What wsgate must say about each (POLICY §3, README diagnosis table).
 const expect = {
   hs256: null, rs256: null, es256: null, eddsa: null,
   expired: 'AUTH_EXPIRED', wrong_key: 'AUTH_SIG_INVALID',
