@@ -168,7 +168,7 @@ for kind in wsgate node; do
 done
 
 ratio() { $py -c 'import sys; a,b=float(sys.argv[1] or 0),float(sys.argv[2] or 0); print(f"{a/b:.2f}" if b else "-")' "$1" "$2"; }
-{
+want throughput || want rtt || want idle && {
   echo "| figure | conns | wsgate | node ws | wsgate / node | goal |"
   echo "|---|---:|---:|---:|---:|---|"
   want throughput && {
