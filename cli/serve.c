@@ -111,10 +111,15 @@ typedef struct conn {
   close_wait cw;
   int has_outcome, eof_in, shut_wr, http_done, refused, ev;
   ws_session *s;
-  ws_fault_env *fe;     /* with --fault-rate, else NULL */
-  ws_countalloc counts; /* without faults */
-  ws_outcome outcome;   /* copy, or made here for a refused connection */
-  const uint8_t *pend;  /* bytes being written (from ws_session_send) */
+  ws_fault_env *fe;   /* with --fault-rate, else NULL */
+  size_t live_blocks; /* without faults: the session's blocks (blk_*) */
+  /* The outcome stays in the session (read at close, before it is freed);
+   * the connection keeps only what it decides on: the close code, and for a
+   * refused connection the diagnosis and a static reason. */
+  uint16_t close_code;
+  ws_diag refuse_diag;
+  const char *refuse_reason;
+  const uint8_t *pend; /* bytes being written (from ws_session_send) */
   size_t pend_len, pend_off;
   uint64_t t_start, t_upgrade, t_active, t_end;
   uint64_t bytes_in, bytes_out, messages;
@@ -291,7 +296,8 @@ static void ep_set(worker *w, conn *c, int ev) {
   if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &e) == 0) c->ev = ev;
 }
 
-static void conn_log(worker *w, conn *c, size_t live_blocks) {
+static void conn_log(worker *w, conn *c, const ws_outcome *o,
+                     size_t live_blocks) {
   server *srv = w->srv;
   char extra[LOG_LINE_MAX / 2], line[LOG_LINE_MAX];
   size_t at, n;
@@ -329,13 +335,13 @@ static void conn_log(worker *w, conn *c, size_t live_blocks) {
     snprintf(extra, sizeof(extra), "\"peer\":\"%s\",\"log_truncated\":true",
              c->peer);
   }
-  n = ws_outcome_json(&c->outcome, extra, line, sizeof(line) - 1);
+  n = ws_outcome_json(o, extra, line, sizeof(line) - 1);
   if (n >= sizeof(line) - 1) n = sizeof(line) - 2;
   line[n++] = '\n';
   log_line(srv, line, n);
   atomic_fetch_add(&srv->sessions, 1);
-  if (c->outcome.diag > 0 && c->outcome.diag < WS_DIAG_COUNT_)
-    atomic_fetch_add(&srv->by_diag[c->outcome.diag], 1);
+  if (o->diag > 0 && o->diag < WS_DIAG_COUNT_)
+    atomic_fetch_add(&srv->by_diag[o->diag], 1);
 }
 
 /* Closes and frees c.  The session is freed first, so that the log line can
@@ -344,12 +350,22 @@ static void conn_log(worker *w, conn *c, size_t live_blocks) {
 static void conn_close(worker *w, conn *c) {
   size_t live;
   conn *last;
+  ws_outcome o; /* on the stack: idle connections do not carry one */
+  memset(&o, 0, sizeof(o));
+  if (c->refused) {
+    o.stage = WS_STAGE_HANDSHAKE;
+    o.diag = c->refuse_diag;
+    o.http_status = ws_diag_get(c->refuse_diag)->http_status;
+    snprintf(o.reason, sizeof(o.reason), "%s", c->refuse_reason);
+  } else if (c->has_outcome && ws_session_outcome(c->s)) {
+    o = *ws_session_outcome(c->s);
+  }
   epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
   if (c->s) ws_session_free(c->s);
   c->s = NULL;
-  live = c->fe ? c->fe->counts.live_blocks : c->counts.live_blocks;
-  conn_log(w, c, live);
+  live = c->fe ? c->fe->counts.live_blocks : c->live_blocks;
+  conn_log(w, c, &o, live);
   free(c->fe);
   last = w->conns[--w->n];
   w->conns[c->idx] = last;
@@ -358,11 +374,12 @@ static void conn_close(worker *w, conn *c) {
   free(c);
 }
 
-/* The session has its outcome: keep a copy and move on to flushing. */
+/* The session has its outcome (it keeps it until freed): move on to
+ * flushing. */
 static void conn_ended(conn *c, uint64_t now) {
   const ws_outcome *o = ws_session_outcome(c->s);
   if (c->has_outcome || !o) return;
-  c->outcome = *o;
+  c->close_code = o->close_code;
   c->has_outcome = 1;
   c->ph = PH_FLUSH;
   c->t_end = now;
@@ -422,13 +439,13 @@ static int conn_flush(server *srv, conn *c, uint64_t now) {
 /* After the outcome and a complete flush: what the connection waits for.
  * Returns -1 when c was closed (freed). */
 static int conn_after_flush(worker *w, conn *c) {
-  if (c->outcome.close_code && c->cw == CW_NONE && !c->eof_in) {
+  if (c->close_code && c->cw == CW_NONE && !c->eof_in) {
     c->ph = PH_WAIT; /* server closed first: the client should answer */
     ep_set(w, c, EPOLLIN | EPOLLRDHUP);
     return 0;
   }
   if (c->eof_in) { /* the client is gone already: nothing to wait for */
-    if (c->outcome.close_code && c->cw == CW_NONE) c->cw = CW_EOF;
+    if (c->close_code && c->cw == CW_NONE) c->cw = CW_EOF;
     conn_close(w, c);
     return -1;
   }
@@ -450,7 +467,7 @@ static int conn_pump(worker *w, conn *c, uint64_t now) {
       ws_session_eof(c->s);
       conn_ended(c, now);
     }
-    if (c->outcome.close_code && c->cw == CW_NONE) c->cw = CW_EOF;
+    if (c->close_code && c->cw == CW_NONE) c->cw = CW_EOF;
     conn_close(w, c);
     return -1;
   }
@@ -477,7 +494,7 @@ static void conn_read(worker *w, conn *c, uint64_t now) {
         ws_session_eof(c->s);
         conn_ended(c, now);
       }
-      if (c->outcome.close_code && c->cw == CW_NONE) c->cw = CW_EOF;
+      if (c->close_code && c->cw == CW_NONE) c->cw = CW_EOF;
       conn_close(w, c);
       return;
     }
@@ -515,12 +532,38 @@ static void conn_read(worker *w, conn *c, uint64_t now) {
   conn_pump(w, c, now);
 }
 
+/* Without faults a session's allocator only counts its live blocks, for the
+ * log line's live_blocks (a session that did not free everything).  No
+ * header in front of each block (unlike ws_countalloc's, which records the
+ * size and the allocation site): an idle session is a few blocks, and a
+ * header on each would be a sizeable part of it. */
+static void *blk_malloc(size_t n, void *ud) {
+  void *p = malloc(n);
+  if (p) ++*(size_t *)ud;
+  return p;
+}
+
+static void *blk_calloc(size_t k, size_t n, void *ud) {
+  void *p = calloc(k, n);
+  if (p) ++*(size_t *)ud;
+  return p;
+}
+
+static void *blk_realloc(void *p, size_t n, void *ud) {
+  if (!p) return blk_malloc(n, ud);
+  return realloc(p, n ? n : 1); /* the block lives on, moved or failed */
+}
+
+static void blk_free(void *p, void *ud) {
+  if (!p) return;
+  free(p);
+  --*(size_t *)ud;
+}
+
 static void conn_refuse_outcome(conn *c, ws_diag d, const char *reason) {
-  memset(&c->outcome, 0, sizeof(c->outcome));
-  c->outcome.stage = WS_STAGE_HANDSHAKE;
-  c->outcome.diag = d;
-  c->outcome.http_status = ws_diag_get(d)->http_status;
-  snprintf(c->outcome.reason, sizeof(c->outcome.reason), "%s", reason);
+  c->close_code = 0;
+  c->refuse_diag = d;
+  c->refuse_reason = reason; /* a literal */
   c->has_outcome = 1;
   c->refused = 1;
   c->ph = PH_FLUSH;
@@ -599,8 +642,11 @@ static void conn_new(worker *w, int fd, const struct sockaddr_storage *ss,
     ws_fault_env_init(c->fe, &env, &plan);
     rc = ws_session_new(&c->s, srv->cfg, srv->keys, &c->fe->env);
   } else {
-    ws_countalloc_init(&c->counts, NULL);
-    env.alloc = ws_countalloc_allocator(&c->counts);
+    env.alloc.malloc = blk_malloc;
+    env.alloc.calloc = blk_calloc;
+    env.alloc.realloc = blk_realloc;
+    env.alloc.free = blk_free;
+    env.alloc.user_data = &c->live_blocks;
     rc = ws_session_new(&c->s, srv->cfg, srv->keys, &env);
   }
   w->seq++;
@@ -666,7 +712,7 @@ static void conn_expire(worker *w, conn *c, uint64_t now) {
   }
   /* close_timeout: in FLUSH the client is not reading, in WAIT it did not
    * answer, in LINGER it did not close. */
-  if (c->outcome.close_code && c->cw == CW_NONE) c->cw = CW_TIMEOUT;
+  if (c->close_code && c->cw == CW_NONE) c->cw = CW_TIMEOUT;
   conn_close(w, c);
 }
 
@@ -688,7 +734,7 @@ static void tick(worker *w, uint64_t now) {
         ws_session_shutdown(c->s);
         conn_ended(c, now);
       }
-      if (c->outcome.close_code && c->cw == CW_NONE) c->cw = CW_SHUTDOWN;
+      if (c->close_code && c->cw == CW_NONE) c->cw = CW_SHUTDOWN;
       conn_close(w, c); /* c's slot now holds another connection */
       continue;
     }

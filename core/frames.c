@@ -104,6 +104,9 @@ typedef struct frame_hdr {
   uint64_t len;
 } frame_hdr;
 
+static int frames_wslay_get(ws_frames *f);
+static void frames_wslay_idle(ws_frames *f);
+
 /* ---- wslay callbacks ----------------------------------------------------- */
 
 /* Gives wslay as much of the caller's input as it asks for.  0 when the
@@ -163,6 +166,7 @@ static ws_frames_send_rc frames_send(ws_frames *f, uint8_t opcode,
   if (f->send_broken) return WS_FRAMES_SEND_BROKEN;
   if (n > SIZE_MAX - hdr) return WS_FRAMES_SEND_NOMEM;
   if (ws_buf_reserve(f->out, f->m, hdr + n) != 0) return WS_FRAMES_SEND_NOMEM;
+  if (frames_wslay_get(f) != 0) return WS_FRAMES_SEND_NOMEM;
   memset(&io, 0, sizeof(io));
   io.fin = 1;
   io.opcode = opcode;
@@ -181,8 +185,13 @@ static ws_frames_send_rc frames_send(ws_frames *f, uint8_t opcode,
 
 ws_frames_send_rc ws_frames_send_text(ws_frames *f, const uint8_t *p,
                                       size_t n) {
+  ws_frames_send_rc r;
   if (!f || (!p && n)) return WS_FRAMES_SEND_BAD_ARG;
-  return frames_send(f, OP_TEXT, p, n);
+  r = frames_send(f, OP_TEXT, p, n);
+  /* Outside ws_frames_recv (the caller's own message), the context a send
+   * created is not kept either. */
+  if (!f->in_recv) frames_wslay_idle(f);
+  return r;
 }
 
 size_t ws_frames_close(uint16_t code, const char *reason, uint8_t *out,
@@ -505,6 +514,10 @@ ws_diag ws_frames_recv(ws_frames *f, const uint8_t *in, size_t len) {
       f->pay_left -= n;
       if (f->pay_left == 0) hdr_reset(f);
     }
+    if (frames_wslay_get(f) != 0) {
+      d = WS_DIAG_FRAME_NOMEM;
+      break;
+    }
     d = wslay_run(f, in + pos, n);
     pos += n;
     if (d != WS_DIAG_NONE) break;
@@ -512,6 +525,7 @@ ws_diag ws_frames_recv(ws_frames *f, const uint8_t *in, size_t len) {
   f->in_recv = 0;
 out:
   f->ended = d;
+  frames_wslay_idle(f);
   return d;
 }
 
@@ -536,19 +550,47 @@ ws_diag ws_frames_eof(const ws_frames *f) {
  * made a fault site instead: first the session's allocator is asked for a
  * block of the context's size (and given it straight back), so an allocator
  * with a budget, or a fault plan, decides whether this session may have its
- * frame context; a refusal is the same WSLAY_ERR_NOMEM outcome as libc
- * failing inside wslay.  Interposing malloc instead is not possible for a
- * shared library without replacing malloc for the whole process (-Wl,--wrap
- * does not reach into libwslay.so), and wslay's frame API allocates nothing
- * else (only at init). */
-static int frames_wslay_init(ws_frames *f) {
+ * frame context; a refusal is the same outcome as libc failing inside wslay.
+ * Interposing malloc instead is not possible for a shared library without
+ * replacing malloc for the whole process (-Wl,--wrap does not reach into
+ * libwslay.so), and wslay's frame API allocates nothing else (only at init).
+ *
+ * The context is created when wslay is first needed (bytes to parse or a
+ * frame to send) and released again at every frame boundary, so an idle
+ * session holds none of its 4 KiB.  That is safe because of what wslay 1.1.1's
+ * frame layer keeps between two frames (lib/wslay_frame.c): after the last
+ * payload byte of a frame it is back in its initial input state (RECV_HEADER1,
+ * two bytes wanted), after a whole frame is sent in its initial output state
+ * (PREP_HEADER), and its input buffer holds only bytes it was given - and
+ * ws_frames_recv gives it the bytes of one frame at most, never past a
+ * frame's end.  So when every byte fed is part of a complete frame
+ * (fed == framed), nothing is buffered and a fresh context is
+ * indistinguishable from the old one.  Every (re)creation goes through the
+ * probe, so fault injection sees each one. */
+static int frames_wslay_get(ws_frames *f) {
   struct wslay_frame_callbacks cb;
+  if (f->wslay) return 0;
   if (ws_mem_probe(f->m, WSLAY_FRAME_CTX_BYTES, "wslay") != 0) return -1;
   memset(&cb, 0, sizeof(cb));
   cb.send_callback = frames_send_cb;
   cb.recv_callback = frames_recv_cb;
   cb.genmask_callback = frames_genmask_cb;
-  return wslay_frame_context_init(&f->wslay, &cb, f) == 0 ? 0 : -1;
+  if (wslay_frame_context_init(&f->wslay, &cb, f) != 0) {
+    f->wslay = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* Releases wslay's context when it holds nothing of the stream: at a frame
+ * boundary (every byte fed belongs to a complete frame), or once the loop has
+ * ended (nothing more is parsed).  A broken output state is remembered in
+ * send_broken, not in the context, so it survives the release. */
+static void frames_wslay_idle(ws_frames *f) {
+  if (!f->wslay) return;
+  if (f->ended == WS_DIAG_NONE && f->fed != f->framed) return;
+  wslay_frame_context_free(f->wslay);
+  f->wslay = NULL;
 }
 
 int ws_frames_new(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
@@ -564,12 +606,8 @@ int ws_frames_new(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
   f->h = *h;
   f->max_message = max_message_bytes;
   hdr_reset(f);
-  if (frames_wslay_init(f) != 0) goto out_free;
   *out_f = f;
-  f = NULL;
   rc = 0;
-out_free:
-  ws_mem_free(m, f);
 out:
   return rc;
 }
@@ -582,9 +620,13 @@ void ws_frames_free(ws_frames *f) {
 }
 
 size_t ws_frames_footprint(void) {
-  return sizeof(struct ws_frames) + WSLAY_FRAME_CTX_BYTES;
+  return sizeof(struct ws_frames);
 }
 
 size_t ws_frames_libc_bytes(void) {
   return WSLAY_FRAME_CTX_BYTES;
+}
+
+size_t ws_frames_libc_held(const ws_frames *f) {
+  return f && f->wslay ? WSLAY_FRAME_CTX_BYTES : 0;
 }

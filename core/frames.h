@@ -27,10 +27,13 @@
  * Every diagnosis depends only on the bytes fed so far, never on how they
  * were split between calls.
  *
- * Memory: the loop holds its own struct, wslay's frame context (allocated by
- * wslay with libc malloc: see ws_frames_new), and, only while a text message
- * is being received, the message buffer on m (released after each message).
- * Server frames are appended to the caller's ws_buf on m. */
+ * Memory: between frames the loop holds only its own struct.  wslay's frame
+ * context (about 4.2 KiB, allocated by wslay with libc malloc) exists only
+ * while a frame is partly received or being sent: it is created when wslay is
+ * needed and released at the next frame boundary (or when the loop ends).
+ * While a text message is being received (possibly across fragments, and
+ * across frame boundaries) the message buffer is held on m, released after
+ * each message.  Server frames are appended to the caller's ws_buf on m. */
 #ifndef WS_FRAMES_H
 #define WS_FRAMES_H
 
@@ -56,10 +59,14 @@ typedef struct ws_frames ws_frames; /* body in frames.c */
 
 /* Creates the loop. Server bytes (pongs, text) are appended to *out on m;
  * m and out must outlive the loop; *h is copied (h->on_text required).
- * Returns 0, or -1 when an allocation failed (wslay's context included) or an
- * argument is NULL; *out_f is NULL on failure.  wslay allocates its context
- * (about 4.2 KiB) with libc malloc, outside m: its failure is reported here
- * but does not count in ws_mem_failures(m). */
+ * Returns 0, or -1 when the loop's struct cannot be allocated or an argument
+ * is NULL; *out_f is NULL on failure.  wslay's context is not created here
+ * but each time wslay is needed again after a frame boundary (see Memory
+ * above); each creation first passes the "wslay" fault site on m
+ * (ws_mem_probe), then wslay allocates with libc malloc, outside m.  A
+ * failure there is FRAME_NOMEM from ws_frames_recv, or WS_FRAMES_SEND_NOMEM
+ * from ws_frames_send_text, and does not count in ws_mem_failures(m) when
+ * libc itself failed. */
 int ws_frames_new(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
                   ws_buf *out, const ws_frames_handler *h);
 /* Frees the loop, its wslay context and any partial message.  NULL is a
@@ -108,11 +115,15 @@ size_t ws_frames_close(uint16_t code, const char *reason, uint8_t *out,
                        size_t cap);
 
 /* Bytes the loop holds for an idle session (for the memory benchmark): its
- * own struct plus wslay's frame context (4256 bytes for wslay 1.1.1 on
- * LP64); no message buffer is held between messages. */
+ * own struct only; no wslay context and no message buffer is held between
+ * messages. */
 size_t ws_frames_footprint(void);
-/* The part of that which wslay allocates with libc, outside the session's
- * allocator (so the counting allocator cannot see it). */
+/* The size of wslay's frame context (4256 bytes for wslay 1.1.1 on LP64),
+ * held with libc, outside the session's allocator (so the counting allocator
+ * cannot see it), only while a frame is in progress. */
 size_t ws_frames_libc_bytes(void);
+/* What f holds with libc right now: ws_frames_libc_bytes() while wslay's
+ * context exists, 0 between frames (and for NULL). */
+size_t ws_frames_libc_held(const ws_frames *f);
 
 #endif

@@ -199,6 +199,8 @@ static ws_diag on_text(void *ud, const uint8_t *p, size_t n) {
   if (d == WS_DIAG_NONE)
     d = ws_message_reply(&s->scratch, &s->mem, &msg, s->ctx, &s->env);
   if (d == WS_DIAG_NONE) d = queue_reply(s);
+  /* The reply is on out now: an idle session keeps no scratch buffer. */
+  ws_buf_free(&s->scratch, &s->mem);
   ws_message_done(&s->mem, &msg);
   return d;
 }
@@ -327,9 +329,9 @@ size_t ws_session_send(ws_session *s, const uint8_t **data) {
   if (s->out_handed) {
     s->out_handed = 0;
     s->out.len = 0;
-    /* An idle session should hold little: drop a buffer grown by a large
-     * reply, keep a small one for the next. */
-    if (s->out.cap > 4096) ws_buf_free(&s->out, &s->mem);
+    /* An idle session holds no output buffer: the next reply allocates
+     * one again (its size is the reply's, so nothing is kept in reserve). */
+    ws_buf_free(&s->out, &s->mem);
   }
   if (s->out.len) {
     s->out_handed = 1;

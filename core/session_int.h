@@ -44,7 +44,7 @@ struct ws_session {
   ws_context *ctx;
 
   ws_buf out;     /* pending server bytes */
-  ws_buf scratch; /* reply being built (ws_message_reply), reused */
+  ws_buf scratch; /* reply being built (ws_message_reply), freed after it */
   int out_handed; /* out was handed to the caller by the last send */
   uint8_t final[WS_FINAL_CAP];
   size_t final_len;

@@ -9,7 +9,13 @@
 #     sessions/s (connect + HS256 + 10 user_messages + close) at 1, 100 and
 #     1,000 concurrent connections, with the wsgate/node ratios;
 #   - RSS per open idle connection at 10,000 connections;
-#   - p50/p99 round trip of a ping at 1,000 connections;
+#   - p50/p99 round trip of a ping at 1,000 connections, twice: paced (each
+#     connection pings once a second: the server is far from saturated, so
+#     this is the latency) and closed loop (each connection pings again as
+#     soon as its pong arrives: every connection always busy, so p50 is
+#     about 1000 / pings per second, a throughput figure); with each, the
+#     server's CPU time per ping (utime + stime from /proc, which does not
+#     depend on how much of the machine the server was given);
 #   - a soak of wsgate with --fault-rate 0.01: the server must not crash,
 #     every outcome line must agree with the diagnosis table
 #     (tests/clients/check_soak.py), and after all clients leave its RSS
@@ -18,17 +24,20 @@
 # with --threads 2.  The report goes to stdout and to --out.
 #
 # usage: tests/bench_serve.sh [--build DIR] [--secs S] [--soak-secs S]
-#                             [--idle-conns N] [--out FILE]
+#                             [--idle-conns N] [--parts LIST] [--out FILE]
 #   --build      build directory with cli/wsgate and tests/wsload
 #                (default build/release)
 #   --secs       seconds per throughput/latency run (default 3)
 #   --soak-secs  soak duration (default 600: the 10 minutes of the issue)
 #   --idle-conns connections for the memory figure (default 10000)
+#   --parts      comma-separated subset of throughput,rtt,idle,soak
+#                (default all of them); the soak decides the exit status
 #   --out        report file (default reports/serve.md)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 build=build/release secs=3 soak=600 idle=10000 out=reports/serve.md
+parts=throughput,rtt,idle,soak
 usage() { sed -n '/^# usage:/,/^#   --out/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || usage
@@ -37,6 +46,7 @@ while [ $# -gt 0 ]; do
     --secs) secs=$2 ;;
     --soak-secs) soak=$2 ;;
     --idle-conns) idle=$2 ;;
+    --parts) parts=$2 ;;
     --out) out=$2 ;;
     *) usage ;;
   esac
@@ -45,6 +55,11 @@ done
 for v in "$secs" "$soak" "$idle"; do
   [[ $v =~ ^[0-9]+$ ]] && [ "$v" -gt 0 ] || { echo "bench_serve: '$v' is not a positive integer" >&2; usage; }
 done
+for p in ${parts//,/ }; do
+  case $p in throughput|rtt|idle|soak) ;; *) echo "bench_serve: unknown part '$p'" >&2; usage ;; esac
+done
+[ -n "${parts//,/}" ] || usage
+want() { [[ ",$parts," == *",$1,"* ]]; }
 ws=$root/$build/cli/wsgate load=$root/$build/tests/wsload
 py=/usr/bin/python3
 export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
@@ -66,6 +81,7 @@ node tests/clients/mint.js tests/keys > "$tmp/tokens.json" || exit 1
 token=$($py -c 'import json,sys; print(json.load(open(sys.argv[1]))["tokens"]["hs256"])' "$tmp/tokens.json")
 "$ws" diags --json > "$tmp/diags.json"
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
 jget() { $py -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2"; }
@@ -96,7 +112,7 @@ report=$tmp/report.md
 {
   echo "# wsgate serve benchmark"
   echo
-  echo "\`tests/bench_serve.sh --secs $secs --soak-secs $soak --idle-conns $idle\`, $(date -u +%Y-%m-%dT%H:%MZ),"
+  echo "\`tests/bench_serve.sh --secs $secs --soak-secs $soak --idle-conns $idle --parts $parts\`, $(date -u +%Y-%m-%dT%H:%MZ),"
   echo "$(nproc) cores, $(uname -sr), node $(node -v), ws $(node -p 'require("ws/package.json").version')."
   echo "Both servers single-threaded; wsload one thread, loopback. Load average at the start:"
   echo "$(cut -d' ' -f1-3 /proc/loadavg) (figures move with it: other work on the machine shares the cores)."
@@ -107,6 +123,7 @@ declare -A R
 for kind in wsgate node; do
   start_server "$kind" "$tmp/$kind.log" --threads 1
   for c in 1 100 1000; do
+    want throughput || break
     m=$(run msgs --conns "$c" --secs "$secs" --pipeline 8)
     s=$(run sessions --conns "$c" --secs "$secs")
     R[$kind,msgs,$c]=$(jget "$m" messages_per_s)
@@ -114,11 +131,25 @@ for kind in wsgate node; do
     R[$kind,err,$c]="$(jget "$m" errors)/$(jget "$s" errors)"
     echo "bench_serve: $kind $c conns: $m $s" >&2
   done
-  r=$(run rtt --conns 1000 --secs "$secs")
-  R[$kind,p50]=$(jget "$r" rtt_p50_us)
-  R[$kind,p99]=$(jget "$r" rtt_p99_us)
-  echo "bench_serve: $kind rtt: $r" >&2
+  if want rtt; then
+    hz=$(getconf CLK_TCK)
+    for how in paced closed; do
+      extra=()
+      [ $how = paced ] && extra=(--interval-ms 1000)
+      t0=$(cpu_ticks "$SPID")
+      r=$(run rtt --conns 1000 --secs "$secs" "${extra[@]}")
+      t1=$(cpu_ticks "$SPID")
+      R[$kind,$how,p50]=$(jget "$r" rtt_p50_us)
+      R[$kind,$how,p99]=$(jget "$r" rtt_p99_us)
+      R[$kind,$how,rate]=$(jget "$r" messages_per_s)
+      # CPU per ping over the whole run (the 1,000 upgrades included).
+      R[$kind,$how,cpu]=$($py -c 'import sys; t,n,hz=int(sys.argv[1]),int(sys.argv[2] or 0),int(sys.argv[3]); print(f"{t*1e6/hz/n:.0f}" if n else "-")' \
+        "$((t1 - t0))" "$(jget "$r" messages)" "$hz")
+      echo "bench_serve: $kind rtt $how: $r (server CPU $((t1 - t0)) ticks)" >&2
+    done
+  fi
   stop_server "$SPID"
+  want idle || continue
   # Memory: a fresh server, RSS before and with $idle idle connections.
   start_server "$kind" "$tmp/$kind-idle.log" --threads 1
   sleep 0.5
@@ -137,22 +168,35 @@ for kind in wsgate node; do
 done
 
 ratio() { $py -c 'import sys; a,b=float(sys.argv[1] or 0),float(sys.argv[2] or 0); print(f"{a/b:.2f}" if b else "-")' "$1" "$2"; }
-{
+want throughput || want rtt || want idle && {
   echo "| figure | conns | wsgate | node ws | wsgate / node | goal |"
   echo "|---|---:|---:|---:|---:|---|"
+  want throughput && {
   for c in 1 100 1000; do
     echo "| messages/s (8 in flight per connection) | $c | ${R[wsgate,msgs,$c]} | ${R[node,msgs,$c]} | $(ratio "${R[wsgate,msgs,$c]}" "${R[node,msgs,$c]}") | ≥ 3 |"
   done
   for c in 1 100 1000; do
     echo "| sessions/s (connect + HS256 + 10 messages + close) | $c | ${R[wsgate,sess,$c]} | ${R[node,sess,$c]} | $(ratio "${R[wsgate,sess,$c]}" "${R[node,sess,$c]}") | |"
   done
-  echo "| ping round trip p50 / p99, µs | 1000 | ${R[wsgate,p50]} / ${R[wsgate,p99]} | ${R[node,p50]} / ${R[node,p99]} | | |"
-  echo "| RSS per idle connection, bytes | ${R[wsgate,ready]} / ${R[node,ready]} | ${R[wsgate,perconn]} | ${R[node,perconn]} | $(ratio "${R[wsgate,perconn]}" "${R[node,perconn]}") | ≤ 0.2 |"
+  }
+  want rtt && for how in paced closed; do
+    label="ping round trip p50 / p99, µs, paced (1 ping/s per connection)"
+    [ $how = closed ] && label="ping round trip p50 / p99, µs, closed loop (saturated)"
+    echo "| $label | 1000 | ${R[wsgate,$how,p50]} / ${R[wsgate,$how,p99]} | ${R[node,$how,p50]} / ${R[node,$how,p99]} | $(ratio "${R[wsgate,$how,p50]}" "${R[node,$how,p50]}") | |"
+    echo "| pings/s, and server CPU µs per ping, $how | 1000 | ${R[wsgate,$how,rate]}, ${R[wsgate,$how,cpu]} | ${R[node,$how,rate]}, ${R[node,$how,cpu]} | $(ratio "${R[wsgate,$how,cpu]}" "${R[node,$how,cpu]}") (CPU) | |"
+  done
+  want idle && echo "| RSS per idle connection, bytes | ${R[wsgate,ready]} / ${R[node,ready]} | ${R[wsgate,perconn]} | ${R[node,perconn]} | $(ratio "${R[wsgate,perconn]}" "${R[node,perconn]}") | ≤ 0.2 |"
   echo
-  echo "Errors (msgs/sessions runs) wsgate: ${R[wsgate,err,1]} ${R[wsgate,err,100]} ${R[wsgate,err,1000]}; node: ${R[node,err,1]} ${R[node,err,100]} ${R[node,err,1000]}."
-  echo "Idle RSS (kB) wsgate ${R[wsgate,rss0]} -> ${R[wsgate,rss1]}, node ${R[node,rss0]} -> ${R[node,rss1]}."
+  want throughput && echo "Errors (msgs/sessions runs) wsgate: ${R[wsgate,err,1]} ${R[wsgate,err,100]} ${R[wsgate,err,1000]}; node: ${R[node,err,1]} ${R[node,err,100]} ${R[node,err,1000]}."
+  want idle && echo "Idle RSS (kB) wsgate ${R[wsgate,rss0]} -> ${R[wsgate,rss1]}, node ${R[node,rss0]} -> ${R[node,rss1]}."
   echo
 } >> "$report"
+if ! want soak; then
+  mkdir -p "$(dirname "$out")"
+  cp "$report" "$out"
+  cat "$report"
+  exit 0
+fi
 
 # ---- soak: faults on, sessions and messages for $soak seconds ------------
 start_server wsgate "$tmp/soak.log" --threads 2 --fault-rate 0.01 --fault-seed 1 --stats-interval 10 \

@@ -8,14 +8,20 @@
  * ack (wsgate serve, tests/peers/node_ws_server.js).
  *
  * usage: wsload MODE --port P --token T [--conns N] [--secs S]
- *               [--threads T] [--pipeline K]
+ *               [--threads T] [--pipeline K] [--interval-ms M]
  * MODE:
  *   msgs      N connections, each keeps K user_messages in flight;
  *             prints messages/s (replies received)
  *   sessions  N concurrent loops of: connect, upgrade with the token, 10
  *             user_messages, close handshake, TCP close; prints sessions/s
  *   rtt       N connections, one ping in flight each; prints p50/p99 round
- *             trip in microseconds
+ *             trip in microseconds.  By default each connection sends its
+ *             next ping as soon as the pong arrives (closed loop: every
+ *             connection busy, so the round trip is mostly queueing and
+ *             p50 is about N / pings per second); with --interval-ms M each
+ *             connection sends one ping every M ms (starts spread over the
+ *             first M ms), so the server is not saturated and the figure is
+ *             the round trip of a ping on a server holding N connections
  *   idle      opens N connections, upgrades them, prints a "ready" line,
  *             holds them for S seconds, closes them
  * One JSON line of results on stdout.  Exit 0, 1 when connections failed,
@@ -50,8 +56,9 @@ typedef struct lconn {
   uint8_t *out; /* unsent bytes (rare: small frames usually go at once) */
   size_t out_len, out_cap;
   int inflight, replies;
-  int settled;     /* counted in G.settled (open, or failed before that) */
-  uint64_t t_sent; /* rtt: when the ping went */
+  int settled;      /* counted in G.settled (open, or failed before that) */
+  uint64_t t_sent;  /* rtt: when the ping went */
+  uint64_t next_at; /* rtt with --interval-ms: when the next ping is due */
 } lconn;
 
 typedef struct lthread {
@@ -66,6 +73,7 @@ typedef struct lthread {
 static struct {
   enum mode mode;
   int port, conns, threads, pipeline;
+  uint64_t interval_us; /* rtt: 0 = closed loop, else one ping per this */
   double secs;
   const char *token;
   char request[8192];
@@ -213,7 +221,14 @@ static int conn_feed(lthread *t, lconn *c) {
     }
     if (n && conn_write(c, batch, n)) return -1;
   } else if (G.mode == M_RTT && c->inflight == 0) {
-    c->t_sent = now_us();
+    uint64_t now = now_us();
+    if (G.interval_us) {
+      if (now < c->next_at) return 0; /* thread_main sends it when due */
+      /* The schedule is kept even when a pong was late: never a burst. */
+      c->next_at += G.interval_us;
+      if (c->next_at < now) c->next_at = now + G.interval_us;
+    }
+    c->t_sent = now;
     if (conn_write(c, G.ping, G.ping_len)) return -1;
     c->inflight = 1;
   } else if (G.mode == M_SESSIONS && c->inflight == 0 && c->replies == 0) {
@@ -249,6 +264,9 @@ static void conn_input(lthread *t, lconn *c) {
     }
     off = (size_t)(e + 4 - c->in);
     c->st = C_OPEN;
+    if (G.interval_us)
+      c->next_at = now_us() + G.interval_us * (uint64_t)(c - t->conns) /
+                                  (uint64_t)t->nconns;
     __sync_fetch_and_add(&G.ready_count, 1);
     settle(c);
     if (conn_feed(t, c)) {
@@ -369,10 +387,17 @@ static void *thread_main(void *arg) {
     if (conn_open(t, &t->conns[i]) != 0) t->errors++;
   }
   for (;;) {
-    int n = epoll_wait(t->ep, ev, 512, 50);
+    int n = epoll_wait(t->ep, ev, 512, G.interval_us ? 1 : 50);
     uint64_t now = now_us();
     for (i = 0; i < n; i++) on_event(t, ev[i].data.ptr, ev[i].events);
     if (now >= G.t_end) break;
+    /* Paced pings: send those that are due (a scan per millisecond). */
+    for (i = 0; G.interval_us && i < t->nconns; i++) {
+      lconn *c = &t->conns[i];
+      if (c->fd >= 0 && c->st == C_OPEN && c->inflight == 0 &&
+          c->next_at <= now && conn_feed(t, c))
+        conn_fail(t, c);
+    }
   }
   for (i = 0; i < t->nconns; i++) {
     conn_drop(t, &t->conns[i]);
@@ -389,7 +414,8 @@ static int cmp_u64(const void *a, const void *b) {
 static int usage(const char *why) {
   fprintf(stderr,
           "wsload: %s\nusage: wsload msgs|sessions|rtt|idle --port P "
-          "--token T [--conns N] [--secs S] [--threads T] [--pipeline K]\n",
+          "--token T [--conns N] [--secs S] [--threads T] [--pipeline K]\n"
+          "              [--interval-ms M]\n",
           why);
   return 2;
 }
@@ -445,11 +471,15 @@ int main(int argc, char **argv) {
       G.threads = (int)x;
     else if (!strcmp(a, "--pipeline") && x <= 1000)
       G.pipeline = (int)x;
+    else if (!strcmp(a, "--interval-ms") && x <= 60000)
+      G.interval_us = (uint64_t)x * 1000u;
     else
       return usage("unknown or out-of-range argument");
   }
   if (!G.port || !G.token) return usage("--port and --token are required");
   if (G.threads > G.conns) G.threads = G.conns;
+  if (G.interval_us && G.mode != M_RTT)
+    return usage("--interval-ms is for rtt only");
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);

@@ -18,7 +18,7 @@ usage: tests/gate/planted.sh [--work DIR] [--budget DUR] [--skip STAGES] [--no-c
   --skip STAGES   passed to the gate's --skip (default: bench,mutants)
   --no-clean      do not run the unpatched tree first
   NAME...         mutants (tests/mutants/NAME.patch); default: the four of issue 10
-                  (001-hs-query-token-overflow 002-frames-new-leak-on-nomem
+                  (001-hs-query-token-overflow 002-frames-free-leaks-wslay-context
                    003-ctx-idgen-no-diag 004-frames-msg-use-after-free)
 Exit 0 when every check passed, 1 when one failed, 2 on bad arguments.
 EOF
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ $budget =~ ^([0-9]+[hms]?)+$ ]] || die_usage "bad --budget '$budget'"
-[ ${#names[@]} -gt 0 ] || names=(001-hs-query-token-overflow 002-frames-new-leak-on-nomem
+[ ${#names[@]} -gt 0 ] || names=(001-hs-query-token-overflow 002-frames-free-leaks-wslay-context
                                  003-ctx-idgen-no-diag 004-frames-msg-use-after-free)
 for n in "${names[@]}"; do
   [ -f "$src/tests/mutants/$n.patch" ] || die_usage "no tests/mutants/$n.patch"
