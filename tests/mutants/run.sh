@@ -2,9 +2,9 @@
 # Mutation testing of the harness: applies each planted defect
 # (tests/mutants/NNN-*.patch) in turn to ONE scratch copy of the tree, builds
 # it incrementally (asan and fuzz presets), and runs
-#   (a) the sweep (tests/sweep_test.sh, as ctest runs it), the fuzz targets'
-#       --sweep mode when the replay binaries have one, and the seed replays
-#       (each fuzz target's oracle over corpus/<t> and corpus/regressions/<t>);
+#   (a) the sweep (tests/sweep_test.sh, as ctest runs it), the seed replays
+#       (each fuzz target's oracles over corpus/<t> and corpus/regressions/<t>)
+#       and the fuzz targets' --sweep mode when the replay binaries have one;
 #   (b) each libFuzzer target for --budget seconds (-seed=1, -max_len and
 #       -dict from fuzz/<t>.options) from a fresh copy of its corpus;
 #   (c) the unit tests (ctest --preset asan without the harness's replay_*,
@@ -319,16 +319,16 @@ run_detectors() { # RESULT LOGDIR MODE(mutant|baseline)
     return 2
   fi
   run_detector "$res" "$ld" sweep det_sweep && killed=1
+  for t in $targets_all; do
+    [ $first -eq 1 ] && [ $killed -eq 1 ] && break
+    run_detector "$res" "$ld" "replay:$t" det_replay "$t" && killed=1
+  done
   if [ $sweep_mode -eq 1 ]; then
     for t in $sweep_targets; do
       [ $first -eq 1 ] && [ $killed -eq 1 ] && break
       run_detector "$res" "$ld" "sweep:$t" det_sweepmode "$t" && killed=1
     done
   fi
-  for t in $targets_all; do
-    [ $first -eq 1 ] && [ $killed -eq 1 ] && break
-    run_detector "$res" "$ld" "replay:$t" det_replay "$t" && killed=1
-  done
   if [ $skip_fuzz -eq 0 ] && [ "$mode" = mutant ] && ! { [ $first -eq 1 ] && [ $killed -eq 1 ]; }; then
     if [ -n "$fuzz_targets" ] && ! build fuzz "$ld/build-fuzz.log" $fuzz_targets; then
       record "$res" build-fuzz failed 0 "$(grep -m1 -E 'error' "$ld/build-fuzz.log" | cut -c1-200)"
