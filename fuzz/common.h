@@ -143,8 +143,10 @@ void fz_require(int cond, const char *target, const char *what);
  * the JWT decision model (fuzz/model_jwt.h).  The core accepted the token
  * when a context was built; it refused it with its AUTH_* diagnosis; a run
  * that ended before the token was judged (a handshake or frame diagnosis,
- * a first message that is not an auth message) says nothing about it.  The
- * caller sets it only for a session that presented t. */
+ * a first message that is not an auth message) says nothing about it, and
+ * neither does a token the wire does not carry unchanged (whitespace, '+',
+ * '/', '=': fz_token_wire_safe).  The caller sets it only for a session
+ * that presented t. */
 struct fz_token;
 ws_verdict fz_token_oracle(const struct fz_token *t, const ws_run_result *clean,
                            char *why, size_t cap);
