@@ -174,22 +174,24 @@ static void diags_markdown(void) {
   }
 }
 
-/* wsgate gate ARGS: the release gate, tools/gate.py (README "Release gate")
- * run with python3; the tools directory is $WSGATE_TOOLS, else the source
- * tree's.  Exit 2 when python3 cannot be run (an infrastructure error). */
+/* wsgate gate / wsgate triage ARGS: the release gate and crash triage are
+ * Python programs (tools/gate.py, tools/triage.py; README "Release gate",
+ * "Crash triage") run with python3; the tools directory is $WSGATE_TOOLS,
+ * else the source tree's.  Exit 2 when python3 cannot be run (an
+ * infrastructure error, said so). */
 #include <unistd.h> /* execvp */
 #ifndef WSGATE_TOOLS_DIR
 #define WSGATE_TOOLS_DIR "tools"
 #endif
-static int exec_gate(int argc, char **argv) {
+static int exec_tool(const char *name, int argc, char **argv) {
   const char *dir = getenv("WSGATE_TOOLS");
   char script[4096];
   char **args = calloc((size_t)argc + 3, sizeof(*args));
   int i;
   if (!dir || !*dir) dir = WSGATE_TOOLS_DIR;
-  if (!args || snprintf(script, sizeof(script), "%s/gate.py", dir) >=
+  if (!args || snprintf(script, sizeof(script), "%s/%s.py", dir, name) >=
                    (int)sizeof(script)) {
-    fprintf(stderr, "wsgate: gate: tools directory path too long\n");
+    fprintf(stderr, "wsgate: %s: tools directory path too long\n", name);
     free(args);
     return EXIT_USAGE;
   }
@@ -198,10 +200,18 @@ static int exec_gate(int argc, char **argv) {
   for (i = 0; i < argc; i++) args[i + 2] = argv[i];
   execvp("python3", args);
   fprintf(stderr,
-          "wsgate: gate: infrastructure error: cannot run python3 %s: %s\n",
+          "wsgate: %s: infrastructure error: cannot run python3 %s: %s\n", name,
           script, strerror(errno));
   free(args);
   return EXIT_USAGE;
+}
+
+static int exec_gate(int argc, char **argv) {
+  return exec_tool("gate", argc, argv);
+}
+
+static int cmd_triage(int argc, char **argv) {
+  return exec_tool("triage", argc, argv);
 }
 
 static int cmd_diags(int argc, char **argv) {
@@ -959,34 +969,6 @@ static const char help_options[] =
     "  COMMAND             the command whose usage and options to print.\n";
 
 static const char version_options[] = "Takes no arguments.\n";
-
-/* wsgate triage ARGS: runs tools/triage.py (README "Crash triage") with
- * python3; the tools directory is $WSGATE_TOOLS, else the source tree's. */
-#include <unistd.h> /* execvp */
-#ifndef WSGATE_TOOLS_DIR
-#define WSGATE_TOOLS_DIR "tools"
-#endif
-static int cmd_triage(int argc, char **argv) {
-  const char *dir = getenv("WSGATE_TOOLS");
-  char script[4096];
-  char **args = calloc((size_t)argc + 3, sizeof(*args));
-  int i;
-  if (!dir || !*dir) dir = WSGATE_TOOLS_DIR;
-  if (!args || snprintf(script, sizeof(script), "%s/triage.py", dir) >=
-                   (int)sizeof(script)) {
-    fprintf(stderr, "wsgate: triage: tools directory path too long\n");
-    free(args);
-    return 1;
-  }
-  args[0] = "python3";
-  args[1] = script;
-  for (i = 0; i < argc; i++) args[i + 2] = argv[i];
-  execvp("python3", args);
-  fprintf(stderr, "wsgate: triage: cannot run python3 %s: %s\n", script,
-          strerror(errno));
-  free(args);
-  return 1;
-}
 
 /* One row per command.  A command that documents itself (handles --help)
  * sets options to NULL. */

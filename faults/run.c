@@ -112,12 +112,8 @@ static int run_step(run_state *st) {
   return !st->done;
 }
 
-typedef struct live_ctx {
-  ws_run_result *r;
-} live_ctx;
-
 static void note_live(void *ud, const ws_alloc_where *w, size_t size) {
-  ws_run_result *r = ((live_ctx *)ud)->r;
+  ws_run_result *r = ud;
   char *d;
   if (r->n_live_sites >= WS_RUN_LIVE_MAX) return;
   d = r->live_sites[r->n_live_sites++];
@@ -131,46 +127,51 @@ static void note_live(void *ud, const ws_alloc_where *w, size_t size) {
              w->line, w->func, size);
 }
 
-static void run_finish(run_state *st) {
-  ws_run_result *r = st->r;
-  ws_fault_env *fe = &st->fe;
-  live_ctx lc = {r};
-  if (st->s) {
-    const ws_context *ctx;
-    ws_session_eof(st->s);
-    drain(st->s, r);
-    if (ws_session_outcome(st->s)) {
-      r->outcome = *ws_session_outcome(st->s);
-      r->has_outcome = 1;
-    }
-    if ((ctx = ws_session_context(st->s)) != NULL) {
-      int a;
-      r->has_context = 1;
-      for (a = 0; a < WS_ATTR_COUNT_; a++) {
-        const char *v;
-        size_t n;
-        if (a == WS_ATTR_USER_ID) continue;
-        if (ws_context_attr_default(ctx, (ws_attr)a, &v, &n) == 0 &&
-            n <= WS_ID_MAX) {
-          memcpy(r->ids[a], v, n);
-          r->ids[a][n] = '\0';
-        }
-      }
-    }
-    ws_session_free(st->s);
-    st->s = NULL;
+void ws_run_keep_session(ws_run_result *r, const ws_session *s) {
+  const ws_context *ctx;
+  int a;
+  if (ws_session_outcome(s)) {
+    r->outcome = *ws_session_outcome(s);
+    r->has_outcome = 1;
   }
+  if (!(ctx = ws_session_context(s))) return;
+  r->has_context = 1;
+  for (a = 0; a < WS_ATTR_COUNT_; a++) {
+    const char *v;
+    size_t n;
+    if (a == WS_ATTR_USER_ID) continue;
+    if (ws_context_attr_default(ctx, (ws_attr)a, &v, &n) == 0 &&
+        n <= WS_ID_MAX) {
+      memcpy(r->ids[a], v, n);
+      r->ids[a][n] = '\0';
+    }
+  }
+}
+
+void ws_run_keep_faults(ws_run_result *r, const ws_fault_env *fe) {
   r->live_blocks = fe->counts.live_blocks;
   r->live_bytes = fe->counts.live_bytes;
   r->peak_bytes = fe->counts.peak_bytes;
-  if (r->live_blocks) ws_countalloc_live(&fe->counts, note_live, &lc);
-  r->plan = fe->plan;
+  if (r->live_blocks) ws_countalloc_live(&fe->counts, note_live, r);
+  r->plan = fe->plan; /* with rule_fired: what each rule did */
   memcpy(r->hits, fe->plan.hits, sizeof(r->hits));
   memcpy(r->site_hits, fe->plan.site_hits, sizeof(r->site_hits));
   r->attr_reads = fe->attr_reads;
   memcpy(r->injected, fe->trail, fe->trail_len * sizeof(fe->trail[0]));
   r->n_injected = fe->trail_len;
   r->injected_dropped = fe->trail_dropped;
+}
+
+static void run_finish(run_state *st) {
+  ws_run_result *r = st->r;
+  if (st->s) {
+    ws_session_eof(st->s);
+    drain(st->s, r);
+    ws_run_keep_session(r, st->s);
+    ws_session_free(st->s);
+    st->s = NULL;
+  }
+  ws_run_keep_faults(r, &st->fe);
   if (st->spec->tamper) st->spec->tamper(st->spec->hook_ud, r);
 }
 

@@ -81,6 +81,13 @@ int ws_run(const ws_run_spec *spec, const ws_fault_plan *plan, ws_run_result *r,
            int *err);
 void ws_run_result_clear(ws_run_result *r);
 
+/* For runners of their own (faults/stream.c): after the end of input and
+ * before ws_session_free, keep the outcome and the context's ids; after
+ * it, keep what the fault environment saw (live blocks and their sites,
+ * the plan with what fired, hits, attribute reads, injections). */
+void ws_run_keep_session(ws_run_result *r, const ws_session *s);
+void ws_run_keep_faults(ws_run_result *r, const ws_fault_env *fe);
+
 /* The reentrancy oracle's runner: runs n specs (n <= WS_RUN_MULTI_MAX) as n
  * sessions at once on this thread, feeding a piece of each in turn (each in
  * its own chunking), each under its own plan (plans may be NULL), so that

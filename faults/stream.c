@@ -43,40 +43,6 @@ static void refuse(const ws_stream_spec *spec, ws_stream_result *r) {
            ws_diag_get(WS_DIAG_HS_NOMEM)->code, detail);
 }
 
-/* Where each block still allocated after the free was made (as ws_run). */
-static void note_live(void *ud, const ws_alloc_where *w, size_t size) {
-  ws_run_result *r = ud;
-  char *d;
-  if (r->n_live_sites >= WS_RUN_LIVE_MAX) return;
-  d = r->live_sites[r->n_live_sites++];
-  if (!w->file)
-    snprintf(d, sizeof(r->live_sites[0]), "? (%zu bytes)", size);
-  else if (w->dep)
-    snprintf(d, sizeof(r->live_sites[0]), "%s:%d %s [%s] (%zu bytes)", w->file,
-             w->line, w->func, w->dep, size);
-  else
-    snprintf(d, sizeof(r->live_sites[0]), "%s:%d %s (%zu bytes)", w->file,
-             w->line, w->func, size);
-}
-
-/* The ids of the context, kept before the session is freed (as ws_run). */
-static void keep_context(const ws_session *s, ws_run_result *r) {
-  const ws_context *ctx = ws_session_context(s);
-  int a;
-  if (!ctx) return;
-  r->has_context = 1;
-  for (a = 0; a < WS_ATTR_COUNT_; a++) {
-    const char *v;
-    size_t n;
-    if (a == WS_ATTR_USER_ID) continue;
-    if (ws_context_attr_default(ctx, (ws_attr)a, &v, &n) == 0 &&
-        n <= WS_ID_MAX) {
-      memcpy(r->ids[a], v, n);
-      r->ids[a][n] = '\0';
-    }
-  }
-}
-
 int ws_stream_run(const ws_stream_spec *spec, const ws_fault_plan *plan,
                   ws_stream_result *r, int *err) {
   ws_fault_env *fe;
@@ -131,24 +97,10 @@ int ws_stream_run(const ws_stream_spec *spec, const ws_fault_plan *plan,
     }
     ws_session_eof(s);
     drain(spec, s, r);
-    if (ws_session_outcome(s)) {
-      r->run.outcome = *ws_session_outcome(s);
-      r->run.has_outcome = 1;
-    }
-    keep_context(s, &r->run);
+    ws_run_keep_session(&r->run, s);
     ws_session_free(s);
   }
-  r->run.live_blocks = fe->counts.live_blocks;
-  r->run.live_bytes = fe->counts.live_bytes;
-  r->run.peak_bytes = fe->counts.peak_bytes;
-  if (r->run.live_blocks) ws_countalloc_live(&fe->counts, note_live, &r->run);
-  r->run.plan = fe->plan; /* with rule_fired: what each rule did */
-  memcpy(r->run.hits, fe->plan.hits, sizeof(r->run.hits));
-  memcpy(r->run.site_hits, fe->plan.site_hits, sizeof(r->run.site_hits));
-  r->run.attr_reads = fe->attr_reads;
-  memcpy(r->run.injected, fe->trail, fe->trail_len * sizeof(fe->trail[0]));
-  r->run.n_injected = fe->trail_len;
-  r->run.injected_dropped = fe->trail_dropped;
+  ws_run_keep_faults(&r->run, fe);
   free(buf);
   free(fe);
   return 0;
