@@ -268,10 +268,24 @@ static void make_companion(companion *co, int resumed) {
   }
   free(req);
   put_text(co->bytes, &at, "{\"type\":\"ping\"}");
+  /* A ping with a payload and a fragmented message with a character split
+   * between its fragments: fed in small pieces, the companion holds
+   * control-frame and UTF-8 state across calls while the input runs. */
+  {
+    static const uint8_t ping[] = {0x89, 6, 'b', 'e', 'a', 't', '0', '1'};
+    static const uint8_t frag1[] = {
+        0x01, 33,  '{', '"', 't', 'y', 'p',  'e',  '"',  ':',  '"', 'u',
+        's',  'e', 'r', '_', 'm', 'e', 's',  's',  'a',  'g',  'e', '"',
+        ',',  '"', 'x', '"', ':', '"', 0xe2, 0x82, 0xac, 0xe2, 0x82};
+    static const uint8_t frag2[] = {0x80, 3, 0xac, '"', '}'};
+    at += fz_frames_encode(ping, sizeof(ping), co->bytes + at);
+    at += fz_frames_encode(frag1, sizeof(frag1), co->bytes + at);
+    at += fz_frames_encode(frag2, sizeof(frag2), co->bytes + at);
+  }
   put_text(co->bytes, &at, "{\"type\":\"user_message\",\"text\":\"hi\"}");
   at += fz_frames_encode(close_frame, sizeof(close_frame), co->bytes + at);
   co->len = at;
-  co->chunk = resumed ? 5 : 19;
+  co->chunk = resumed ? 3 : 19;
   co->rng.state = co->rng.reset = FZ_SEED + 1;
   co->resume = resumed ? snaps[0].s : NULL;
   companion_spec(co, &rng, &spec);

@@ -556,6 +556,30 @@ static void gen_frames(void) {
     sframe(&b, 0x88, "\x03\xe8ok", 4);
     emit_free("fuzz_frames", &b);
   }
+  /* Invalid UTF-8 that only a full validator refuses: overlongs after E0
+   * and F0, a surrogate, a code point above U+10FFFF. */
+  {
+    static const char *const bad[] = {
+        "\"\xe0\x80\xaf\"", "\"\xf0\x80\x80\xaf\"", "\"\xed\xa0\x80\"",
+        "\"\xf4\x90\x80\x80\"", "\"\xc0\xaf\""};
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+      tu_put(&b, &m, 1);
+      sframe(&b, 0x81, bad[i], strlen(bad[i]));
+      emit_free("fuzz_frames", &b);
+    }
+  }
+  /* Fed byte by byte beside the companion session: a ping payload and a
+   * character split across fragments, held across calls. */
+  {
+    uint8_t h[3] = {0x20 | F_CHUNKS | F_INTERLEAVE, 0, 0};
+    tu_put(&b, h, 3);
+    sframe(&b, 0x89, "pulse", 5);
+    sframe(&b, 0x01, "{\"type\":\"ping\",\"x\":\"\xe2\x82", 22);
+    sframe(&b, 0x80, "\xac\"}", 3);
+    sframe(&b, 0x89, "again", 5);
+    sframe(&b, 0x88, "\x03\xe8", 2);
+    emit_free("fuzz_frames", &b);
+  }
   /* Raw mode: masked frames as a client writes them, and an unmasked one. */
   m = 0;
   tight = 0;
