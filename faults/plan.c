@@ -184,8 +184,11 @@ static int hit(ws_fault_plan *p, ws_fault_kind kind, int site,
 }
 
 int ws_fault_hit_site(ws_fault_plan *p, int site, unsigned long *n) {
-  if (site <= 0 || site >= WS_FAULT_SITES_) site = WS_SITE_ANY;
-  return hit(p, site ? ws_fault_site_kind(site) : WS_FAULT_ALLOC, site, n);
+  if (site <= 0 || site >= WS_FAULT_SITES_) { /* not a site: not a hit */
+    if (n) *n = 0;
+    return 0;
+  }
+  return hit(p, ws_fault_site_kind(site), site, n);
 }
 
 int ws_fault_hit(ws_fault_plan *p, ws_fault_kind kind, unsigned long *n) {

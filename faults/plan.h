@@ -101,7 +101,8 @@ int ws_fault_plan_add(ws_fault_plan *p, const char *spec, char *err,
 int ws_fault_plan_set_rate(ws_fault_plan *p, double rate, uint64_t seed);
 
 /* Counts one hit at site (of its kind) and returns 1 when it must fail.  *n
- * gets the hit's 1-based number within its kind (for the trail). */
+ * gets the hit's 1-based number within its kind (for the trail).  A site
+ * out of range (WS_SITE_ANY included) is no hit: 0, nothing counted. */
 int ws_fault_hit_site(ws_fault_plan *p, int site, unsigned long *n);
 /* A hit of kind at no particular site: only whole-kind rules apply. */
 int ws_fault_hit(ws_fault_plan *p, ws_fault_kind kind, unsigned long *n);

@@ -121,8 +121,31 @@ static void test_binary_decode(void **st) {
   assert_int_equal(ws_fault_plan_decode(&p, in, 0), 0);
 }
 
+/* A hit is counted for its kind and its site; a rule on a site sees only
+ * that site's hits; an invalid site is not a hit at all. */
+static void test_site_hits(void **st) {
+  ws_fault_plan p;
+  char err[160];
+  unsigned long n = 99;
+  (void)st;
+  ws_fault_plan_init(&p);
+  assert_int_equal(ws_fault_plan_add(&p, "alloc.openssl@2", err, sizeof(err)),
+                   0);
+  assert_int_equal(ws_fault_hit_site(&p, WS_SITE_ALLOC_CORE, &n), 0);
+  assert_int_equal(n, 1);
+  assert_int_equal(ws_fault_hit_site(&p, WS_SITE_ALLOC_OPENSSL, &n), 0);
+  assert_int_equal(ws_fault_hit_site(&p, WS_SITE_ALLOC_OPENSSL, &n), 1);
+  assert_int_equal(n, 3);
+  assert_int_equal(p.rule_fired[0], 1);
+  assert_int_equal(ws_fault_hit_site(&p, WS_SITE_ANY, &n), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(ws_fault_hit_site(&p, WS_FAULT_SITES_, &n), 0);
+  assert_int_equal(p.hits[WS_FAULT_ALLOC], 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_site_hits),
       cmocka_unit_test(test_modes),
       cmocka_unit_test(test_bad_specs),
       cmocka_unit_test(test_number_range),
