@@ -1,8 +1,18 @@
-/* The libFuzzer entry point of every target built on fz_target_decode:
- * decode the input into a case, run it with every check, free it. */
+/* The libFuzzer entry points of every target built on fz_target_decode:
+ * set up once (keys, configs, snapshots; under AFL++ this runs before the
+ * fork server, so no child pays for it again), then for each input decode
+ * it into a case, run it with every check, free it. */
 #include "common.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  fz_init();
+  return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fz_case c;
