@@ -93,6 +93,19 @@ if $py "$src/tests/clients/check_log.py" main.log altered.jsonl > altered.out 2>
 fi
 grep -q "reason: server says 'FRAME_BINARY', client saw 'FRAME_TEXT'" altered.out ||
   bad "check_log did not name the altered reason"
+# A local port the kernel gave to two connections in turn: each client
+# session is matched to a server line of its own, in either order; a second
+# session with only one server line for it is caught.
+printf '%s\n' '{"peer":"127.0.0.1:9","diag":"CLOSE_CLIENT","class":"client","http_status":101,"close_code":1000,"reason":"CLOSE_CLIENT"}' \
+  '{"peer":"127.0.0.1:9","diag":"FRAME_BAD_HEADER","class":"protocol","http_status":101,"close_code":1002,"reason":"FRAME_BAD_HEADER"}' > reuse.log
+printf '%s\n' '{"client":"t","case":"a","peer":"127.0.0.1:9","diag":"FRAME_BAD_HEADER","http_status":101,"close_code":1002,"reason":"FRAME_BAD_HEADER"}' \
+  '{"client":"t","case":"b","peer":"127.0.0.1:9","diag":"CLOSE_CLIENT","http_status":101,"close_code":1000,"reason":"CLOSE_CLIENT"}' > reuse.jsonl
+$py "$src/tests/clients/check_log.py" reuse.log reuse.jsonl > reuse.out 2>&1 || bad "check_log refused a reused peer port: $(cat reuse.out)"
+head -1 reuse.jsonl > reuse2.jsonl
+head -1 reuse.jsonl | sed 's/"case":"a"/"case":"c"/' >> reuse2.jsonl
+if $py "$src/tests/clients/check_log.py" reuse.log reuse2.jsonl > reuse2.out 2>&1; then
+  bad "check_log matched one server line to two client sessions"
+fi
 # Every line against the table (the soak's check), which must also fail on
 # a close code that is not the table's.
 $py "$src/tests/clients/check_soak.py" main.log diags.json > soak_check.out || bad "main: log vs table"

@@ -915,7 +915,14 @@ class Stages:
         # One scratch tree kept between runs (incremental builds); one gate at a time uses it.
         with open(os.path.join(g.work, "mutants.lock"), "w") as lk:
             fcntl.flock(lk, fcntl.LOCK_EX)
-            rc, out, secs = gate_util.run(cmd, log=self.log("mutants.log"), cwd=g.src, timeout=6 * 3600)
+            # run.sh logs "[hh:mm:ss] [i/n] NAME" per mutant and "  NAME: KILLED ..."
+            # per detector: shown as progress lines (the stage takes minutes).
+            def show(line):
+                m = re.match(r"^\[\d\d:\d\d:\d\d\] (\[\d+/\d+\] .*|  \S+: KILLED .*|baseline.*)$", line)
+                if m:
+                    g.progress.line("mutants: " + m.group(1).strip())
+            rc, out, secs = gate_util.run_lines(cmd, show, log=self.log("mutants.log"), cwd=g.src,
+                                                timeout=6 * 3600)
         data = None
         if os.path.exists(js):
             try:
@@ -924,8 +931,16 @@ class Stages:
                 data = None
         g.metrics["mutants"] = {"available": True, "rc": rc, "seconds": round(secs, 1), "result": data}
         # The kill rate is evidence about the harness, not a property of the
-        # release: it never makes the verdict NO-SHIP by itself.
-        st = "pass" if data is not None else "skip"
-        g.checks.append(check("mutants", "planted defects", st, secs, file="tests/mutants/run.sh",
-                              message="" if data is not None else "run.sh wrote no JSON (exit %s)" % rc,
-                              text=out[-3000:]))
+        # release: survivors never make the verdict NO-SHIP by themselves.  A
+        # run that could not measure does: its usual cause is the unmutated
+        # tree failing a detector in a clean copy of itself (run.sh's
+        # baseline), a failing check like any other.
+        if data is not None:
+            g.checks.append(check("mutants", "planted defects", "pass", secs, file="tests/mutants/run.sh",
+                                  text=out[-3000:]))
+        else:
+            last = [ln for ln in out.splitlines() if ln.strip()][-1:] or ["no output"]
+            msg = "the planted-defect run measured nothing (run.sh exit %s): %s" % (rc, last[0][:300])
+            g.fail(msg)
+            g.checks.append(check("mutants", "planted defects", "fail", secs, file="tests/mutants/run.sh",
+                                  message=msg, text=out[-3000:]))

@@ -114,6 +114,39 @@ def run(cmd, log=None, env=None, cwd=None, timeout=None, stdin=None, stdout_only
     return rc, text, time.time() - start
 
 
+def run_lines(cmd, on_line, log=None, env=None, cwd=None, timeout=None):
+    """Like run(), stdout+stderr merged, but each output line is passed to
+    on_line(line) as it comes (for progress).  Returns (rc, output,
+    seconds); rc is None on timeout."""
+    start = time.time()
+    p = popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+              stdin=subprocess.DEVNULL)
+    lines = []
+    timer = None
+    if timeout:
+        timer = threading.Timer(timeout, lambda: os.killpg(p.pid, signal.SIGKILL))
+        timer.daemon = True
+        timer.start()
+    try:
+        for raw in p.stdout:
+            line = raw.decode("utf-8", "replace")
+            lines.append(line)
+            on_line(line.rstrip("\n"))
+        rc = p.wait()
+        if timer and not timer.is_alive() and rc < 0:
+            rc = None
+    finally:
+        if timer:
+            timer.cancel()
+        forget(p)
+    text = "".join(lines)
+    if log:
+        os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write("$ %s\n%s\n" % (" ".join(cmd), text))
+    return rc, text, time.time() - start
+
+
 def fmt_secs(s):
     s = int(round(s))
     return "%d:%02d" % (s // 60, s % 60)
