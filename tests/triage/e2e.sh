@@ -61,7 +61,7 @@ else
 fi
 rm -rf "$work/inputs" "$work/out"
 
-declare -A target_of=([001]=fuzz_handshake [002]=fuzz_context [003]=fuzz_context [004]=fuzz_frames)
+declare -A target_of=([001]=fuzz_handshake [002]=fuzz_frames [003]=fuzz_context [004]=fuzz_frames)
 targets="fuzz_handshake fuzz_context fuzz_frames"
 
 configure() {

@@ -5,9 +5,8 @@ end-to-end triage test does not depend on a fuzzer's luck.
 
 usage: make_inputs.py DEFECT OUTDIR [REPLAY_BINARY]
   DEFECT: 001 (fuzz_handshake: a query access_token),
-          002 (fuzz_context: an allocation failure at the frame loop's
-               wslay probe; needs the planted fuzz_context replay binary to
-               find that hit),
+          002 (fuzz_frames: a stream that stops inside a frame, so the
+               frame loop still holds wslay's context when it is freed),
           003 (fuzz_context: both id generators failing; needs the planted
                fuzz_context replay binary to pick seeds that build a
                context),
@@ -129,34 +128,14 @@ def d004():
             frames((0x01, b'{"type":'), (0x80, b'"ping"}'))]
 
 
-def d002(binary):
-    """alloc@N (once, and from N on) for each N whose failure lands on the
-    frame loop's wslay probe, found by running the planted target: the
-    fault site of the outcome names it (frames_wslay_init [wslay])."""
-    found = []
-    env = dict(os.environ, WSGATE_FUZZ_VERBOSE="1",
-               ASAN_OPTIONS="abort_on_error=1:detect_leaks=0")
-    tmp = os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                       "make_inputs_002_%d" % os.getpid())
-    try:
-        for cfg, (bits, body) in sorted(context_bodies(binary).items()):
-            for n in range(1, 256):
-                data = header(cfg=cfg, rules=[("alloc", "once", n)],
-                              bits=bits) + body
-                with open(tmp, "wb") as f:
-                    f.write(data)
-                p = subprocess.run([binary, tmp], stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, env=env)
-                out = p.stdout.decode("utf-8", "replace")
-                if "frames_wslay_init" in out and p.returncode != 0:
-                    found.append(data)
-                    found.append(header(cfg=cfg, rules=[("alloc", "from", n)],
-                                        bits=bits) + body)
-                    break
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return found
+def d002():
+    """Raw frames (target bits 0) cut short: a frame header announcing more
+    payload than follows, at different points of the frame (inside the
+    payload, inside the mask, inside an extended length)."""
+    mask = bytes([1, 2, 3, 4])
+    return [header() + bytes([0x81, 0x8a]) + mask + b"abc",
+            header() + bytes([0x82, 0x85]) + mask[:2],
+            header() + bytes([0x81, 0xfe, 0x01])]
 
 
 def main(argv):
@@ -164,21 +143,21 @@ def main(argv):
         sys.stderr.write(__doc__)
         return 2
     defect, outdir = argv[0], argv[1]
-    target = {"001": "fuzz_handshake", "002": "fuzz_context",
+    target = {"001": "fuzz_handshake", "002": "fuzz_frames",
               "003": "fuzz_context", "004": "fuzz_frames"}[defect]
-    if defect in ("002", "003"):
+    if defect == "003":
         if len(argv) < 3 or not os.access(argv[2], os.X_OK):
             sys.stderr.write("make_inputs: %s needs the planted "
                              "fuzz_context replay binary\n" % defect)
             return 2
-        inputs = (d002 if defect == "002" else d003)(argv[2])
+        inputs = d003(argv[2])
         if not inputs:
             sys.stderr.write("make_inputs: %s: no seed builds a context, or "
                              "no allocation hit reaches the wslay probe\n" %
                              defect)
             return 1
     else:
-        inputs = {"001": d001, "004": d004}[defect]()
+        inputs = {"001": d001, "002": d002, "004": d004}[defect]()
     os.makedirs(outdir, exist_ok=True)
     for i, data in enumerate(inputs, 1):
         p = os.path.join(outdir, "%s-%s-%d" % (target, defect, i))

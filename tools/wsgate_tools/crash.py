@@ -185,9 +185,11 @@ class SourceMap:
         if not path:
             return None
         for r in self.roots:
-            if path.startswith(r):
-                rel = path[len(r):]
-                return rel if rel.startswith(PROJECT_DIRS) else None
+            # A root can hold another (a scratch copy of the tree under the
+            # checkout's build/): a path that is no project file relative to
+            # one root is tried against the next.
+            if path.startswith(r) and path[len(r):].startswith(PROJECT_DIRS):
+                return path[len(r):]
         # OSS-Fuzz and ClusterFuzz builds live in /src/<project>/.
         m = re.match(r"^/src/[^/]+/(.*)$", path)
         if m and m.group(1).startswith(PROJECT_DIRS):
