@@ -11,8 +11,14 @@ if [ $# -ne 1 ] || [ ! -d "$1/corpus" ]; then
   exit 2
 fi
 src=$1
-if ! git -C "$src" rev-parse --git-dir > /dev/null 2>&1; then
+if ! top=$(git -C "$src" rev-parse --show-toplevel 2> /dev/null); then
   echo "SKIP: $src is not a git checkout (cannot ask git what it ignores)"
+  exit 77
+fi
+# A copy of the tree inside another checkout (e.g. under its build/) would be
+# judged by the outer checkout's rules, which ignore all of it.
+if [ "$(cd "$top" && pwd -P)" != "$(cd "$src" && pwd -P)" ]; then
+  echo "SKIP: $src is not a checkout of its own but lies inside $top (git would answer for that one)"
   exit 77
 fi
 fail=0
