@@ -744,6 +744,11 @@ class Stages:
         ignore = "^%s/(faults|fuzz|tests)/|^/usr/" % re.escape(g.src)
         objects = []
         result = {"per_target": {}}
+        # The stage keeps to what is left of the budget (at least a minute):
+        # on a planted or real memory bug many corpus inputs crash, and
+        # libFuzzer's merge restarts the binary after each one.
+        replays = 2 * len(g.targets)
+        stage_end = time.time() + max(60, g.budget - (time.time() - g.t0))
         for kind in ("seeds", "campaign"):
             raws = []
             for t in g.targets:
@@ -766,7 +771,9 @@ class Stages:
                 rc, out, _ = gate_util.run([bin_, "-merge=1", "-timeout=10",
                                             "-artifact_prefix=%s/" % os.path.join(work, "artifacts"), merged] + dirs,
                                            env=env,
-                                           log=self.log("coverage-%s.log" % kind), timeout=240)
+                                           log=self.log("coverage-%s.log" % kind),
+                                           timeout=max(10, min(240, (stage_end - time.time()) / replays)))
+                replays -= 1
                 if rc is None:
                     g.progress.line("coverage: %s replay (%s) timed out; its profile is partial" % (t, kind))
                     g.metrics.setdefault("coverage_timeouts", []).append("%s/%s" % (kind, t))
@@ -802,10 +809,17 @@ class Stages:
         args = ["-instr-profile=%s" % profdata, objects[0]]
         for o in objects[1:]:
             args += ["-object", o]
-        rc, out, _ = gate_util.run([cov, "export", "-summary-only", "-ignore-filename-regex=%s" % ignore] + args)
+        rc, out, _ = gate_util.run([cov, "export", "-summary-only", "-ignore-filename-regex=%s" % ignore] + args,
+                                   log=self.log("coverage.log"), stdout_only=True)
         if rc != 0:
             return None
-        data = json.loads(out)["data"][0]
+        try:
+            data = json.loads(out)["data"][0]
+        except (ValueError, KeyError, IndexError):
+            # e.g. a profile left short by a replay that was stopped: no
+            # figure (the comparison says so), not a gate error.
+            self.g.progress.line("coverage: llvm-cov export gave no summary (see logs/coverage.log)")
+            return None
         pick = lambda s: {k: {"covered": s[k]["covered"], "count": s[k]["count"],
                               "percent": round(s[k]["percent"], 2)} for k in ("lines", "branches", "functions")}
         files = {self.rel(f["filename"]): pick(f["summary"]) for f in data["files"]
