@@ -62,6 +62,9 @@ mkdir -p "$tree" "$work/reports"
 # Refresh the copy (keeps its build/ so that later runs are incremental).
 (cd "$src" && git ls-files -z --cached --others --exclude-standard) |
   (cd "$src" && xargs -0 cp --parents -t "$tree" 2>/dev/null)
+# A repository of its own (empty), so that what git says in the copy (the
+# corpus_tracked test) is about the copy, not about the checkout around it.
+[ -d "$tree/.git" ] || git -C "$tree" init -q || { echo "planted.sh: git init failed in $tree" >&2; exit 2; }
 fail=0
 results=()
 run_gate() { # label -> sets rc, wall
