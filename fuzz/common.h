@@ -103,6 +103,11 @@ typedef struct fz_case {
   const long *hit_offset;      /* per kind: replay N = resumed N + offset */
   const long *site_hit_offset; /* per site */
   char note[512];              /* what the input says, in words */
+  /* The input is a request head that carries no token the core accepts
+   * (fuzz_handshake): its session never reaches the frame loop, so the
+   * reentrancy companion is an upgrade and a close only (its head fed in
+   * pieces, its token verified), without the chat messages. */
+  int head_only;
   /* A target that checks one layer directly (fuzz_jwt) runs this instead of
    * fz_run_case; spec is then the same input as a whole session, for the
    * sweep and --decode. */
@@ -128,7 +133,9 @@ void fz_case_free(fz_case *c);
  *     factory's duties, no leak) and by c's oracle;
  *  2. fed in chunks: the same bytes and outcome as fed whole;
  *  3. with a plan: the faulted run judged against the fault-free one;
- *  4. interleaved: c's session and a companion session fed a piece each in
+ *  4. interleaved: c's session and a companion session (another user's
+ *     upgrade, held in small pieces; its chat messages too unless
+ *     c->head_only; its frames alone for a resumed c) fed a piece each in
  *     turn on this thread: each exactly as when run alone. */
 void fz_run_case(const fz_case *c);
 
