@@ -496,7 +496,10 @@ size_t fz_frames_encode(const uint8_t *in, size_t n, uint8_t *out) {
     len = in[i + 1];
     i += 2;
     if (len > n - i) len = n - i;
-    at += tb_frame(out + at, len + 14, b0, tb_mask_key, in + i, len);
+    if (out)
+      at += tb_frame(out + at, len + 14, b0, tb_mask_key, in + i, len);
+    else
+      at += len + (len < 126 ? 6 : 8); /* header, mask key, payload */
     i += len;
   }
   return at;

@@ -172,7 +172,8 @@ uint8_t *fz_expand(const uint8_t *in, size_t n, size_t *out_len);
 /* Structured frames: in is a list of [first byte (FIN, RSV, opcode) |
  * length byte | payload (that many bytes, or what is left)]; each becomes a
  * masked client frame (mask 37 fa 21 3d; 7- or 16-bit length).  out needs
- * 3 * n + 8 bytes.  Returns the bytes written. */
+ * 3 * n + 8 bytes at most.  Returns the bytes written; with out NULL, the
+ * bytes it would write (nothing is written). */
 size_t fz_frames_encode(const uint8_t *in, size_t n, uint8_t *out);
 
 /* The upgrade request every snapshot starts from, with "Authorization:
