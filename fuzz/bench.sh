@@ -11,8 +11,12 @@
 # it then fuzzes fuzz_session for SECS seconds (600 for the published
 # figure); coverage of core/ (fuzz/coverage.sh) after the seeds and after the
 # campaign unless --no-coverage.  Writes reports/fuzz.md (the command is in
-# it).
-#   fuzz/bench.sh [--runs N] [--campaign SECS] [--no-coverage] [TARGET...]
+# it).  --peer TARGET=BINARY adds a row for another project's libFuzzer
+# binary (e.g. uWebSockets' fuzzing/WebSocket.cpp, built with the same
+# -fsanitize=fuzzer,address,undefined), run with TARGET's -runs, -seed and
+# -max_len from an empty corpus, beside the same fuzz_empty figure.
+#   fuzz/bench.sh [--runs N] [--campaign SECS] [--no-coverage]
+#                 [--peer TARGET=BINARY]... [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 all="fuzz_handshake fuzz_jwt fuzz_context fuzz_frames fuzz_session"
@@ -20,16 +24,17 @@ usage() {
   local rc=${1:-2} fd=2
   [ "$rc" -eq 0 ] && fd=1
   {
-    echo "usage: fuzz/bench.sh [--runs N] [--campaign SECS] [--no-coverage] [TARGET...]"
+    echo "usage: fuzz/bench.sh [--runs N] [--campaign SECS] [--no-coverage] [--peer TARGET=BINARY]... [TARGET...]"
     echo "  --runs N        executions per target (whole number >= 1000, default 100000; fuzz_empty: 10 N)"
     echo "  --campaign SECS then fuzz fuzz_session for SECS seconds (default 0: none)"
     echo "  --no-coverage   skip the coverage reports (fuzz/coverage.sh)"
+    echo "  --peer T=BIN    also run libFuzzer binary BIN with target T's flags (empty corpus, no dictionary)"
     echo "  TARGET          any of: $all (default: all five)"
   } >&"$fd"
   exit "$rc"
 }
 command="fuzz/bench.sh $*"
-runs=100000 campaign=0 coverage=1 targets=()
+runs=100000 campaign=0 coverage=1 targets=() peers=()
 while [ $# -gt 0 ]; do
   case $1 in
     --runs | --campaign)
@@ -37,6 +42,12 @@ while [ $# -gt 0 ]; do
       if [ "$1" = --runs ]; then runs=$((10#$2)); else campaign=$((10#$2)); fi
       shift 2 ;;
     --no-coverage) coverage=0; shift ;;
+    --peer)
+      [ $# -ge 2 ] && [[ $2 == *=* ]] || { echo "fuzz/bench.sh: --peer needs TARGET=BINARY, got '${2:-}'" >&2; usage; }
+      case " $all " in *" ${2%%=*} "*) ;; *) echo "fuzz/bench.sh: --peer: unknown target '${2%%=*}'" >&2; usage ;; esac
+      [ -f "${2#*=}" ] && [ -x "${2#*=}" ] || { echo "fuzz/bench.sh: --peer: '${2#*=}' is not an executable file" >&2; exit 2; }
+      peers+=("$2")
+      shift 2 ;;
     -h | --help) usage 0 ;;
     -*) echo "fuzz/bench.sh: unknown option '$1'" >&2; usage ;;
     *)
@@ -63,13 +74,20 @@ max_len() {
 }
 
 # Runs binary $1 on a copy of target $2's seeds for $3 executions; prints
-# "executions cpu_seconds wall_exec_per_s".
+# "executions cpu_seconds wall_exec_per_s".  With a 4th argument, runs that
+# program instead (a peer: empty corpus, no dictionary).
 measure() {
-  local b=$1 t=$2 n=$3 dir=$work/$1-$2 ml
+  local b=$1 t=$2 n=$3 dir=$work/$1-$2 ml prog=$bin/$1 dict
   ml=$(max_len "$t")
-  mkdir -p "$dir" && cp corpus/"$t"/* "$dir"/
-  if ! /usr/bin/time -f '%U %S' -o "$dir.time" "$bin/$b" -runs="$n" -seed=1 -max_len="$ml" \
-    -print_final_stats=1 -dict="$bin/$t.dict" -artifact_prefix="$work/$b-" "$dir" \
+  dict=(-dict="$bin/$t.dict")
+  mkdir -p "$dir"
+  if [ $# -ge 4 ]; then
+    prog=$4 dict=()
+  else
+    cp corpus/"$t"/* "$dir"/
+  fi
+  if ! /usr/bin/time -f '%U %S' -o "$dir.time" "$prog" -runs="$n" -seed=1 -max_len="$ml" \
+    -print_final_stats=1 "${dict[@]}" -artifact_prefix="$work/$b-" "$dir" \
     > "$work/$b-$t.log" 2>&1; then
     echo "bench: $b on $t's seeds crashed (see $work/$b-$t.log; input: $(ls "$work/$b-"crash-* 2>/dev/null | head -1))" >&2
     echo "crash"
@@ -106,6 +124,20 @@ for t in "${targets[@]}"; do
     tr = tc > 0 ? tn / tc : 0; er = ec > 0 ? en / ec : 0
     printf "| %s | %d | %d | %.2f | %.1f | %d | %d | %.3f | %d | %d | %s |\n", t, ml, tn, tc,
       (tn > 0 ? tc * 1e6 / tn : 0), tr, er, (er > 0 ? tr / er : 0), tw, ew, aim }' | tee -a "$work/fuzz.md"
+  for p in ${peers[@]+"${peers[@]}"}; do
+    [ "${p%%=*}" = "$t" ] || continue
+    name="peer-$(basename "${p#*=}")"
+    read -r pn pc pw <<< "$(measure "$name" "$t" "$runs" "${p#*=}")"
+    if [ "$pn" = crash ]; then
+      failed=1
+      echo "| $name (as $t) | $(max_len "$t") | crashed: see $work/$name-$t.log | | | | | | | | |" | tee -a "$work/fuzz.md"
+      continue
+    fi
+    awk -v t="$name (as $t)" -v ml="$(max_len "$t")" -v tn="$pn" -v tc="$pc" -v tw="$pw" -v en="$en" -v ec="$ec" -v ew="$ew" 'BEGIN {
+      tr = tc > 0 ? tn / tc : 0; er = ec > 0 ? en / ec : 0
+      printf "| %s | %d | %d | %.2f | %.1f | %d | %d | %.3f | %d | %d | peer |\n", t, ml, tn, tc,
+        (tn > 0 ? tc * 1e6 / tn : 0), tr, er, (er > 0 ? tr / er : 0), tw, ew }' | tee -a "$work/fuzz.md"
+  done
 done
 
 if [ "$coverage" -eq 1 ]; then

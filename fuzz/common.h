@@ -103,6 +103,11 @@ typedef struct fz_case {
   const long *hit_offset;      /* per kind: replay N = resumed N + offset */
   const long *site_hit_offset; /* per site */
   char note[512];              /* what the input says, in words */
+  /* The input is a request head that carries no token the core accepts
+   * (fuzz_handshake): its session never reaches the frame loop, so the
+   * reentrancy companion is an upgrade and a close only (its head fed in
+   * pieces, its token verified), without the chat messages. */
+  int head_only;
   /* A target that checks one layer directly (fuzz_jwt) runs this instead of
    * fz_run_case; spec is then the same input as a whole session, for the
    * sweep and --decode. */
@@ -128,7 +133,9 @@ void fz_case_free(fz_case *c);
  *     factory's duties, no leak) and by c's oracle;
  *  2. fed in chunks: the same bytes and outcome as fed whole;
  *  3. with a plan: the faulted run judged against the fault-free one;
- *  4. interleaved: c's session and a companion session fed a piece each in
+ *  4. interleaved: c's session and a companion session (another user's
+ *     upgrade, held in small pieces; its chat messages too unless
+ *     c->head_only; its frames alone for a resumed c) fed a piece each in
  *     turn on this thread: each exactly as when run alone. */
 void fz_run_case(const fz_case *c);
 
@@ -165,7 +172,8 @@ uint8_t *fz_expand(const uint8_t *in, size_t n, size_t *out_len);
 /* Structured frames: in is a list of [first byte (FIN, RSV, opcode) |
  * length byte | payload (that many bytes, or what is left)]; each becomes a
  * masked client frame (mask 37 fa 21 3d; 7- or 16-bit length).  out needs
- * 3 * n + 8 bytes.  Returns the bytes written. */
+ * 3 * n + 8 bytes at most.  Returns the bytes written; with out NULL, the
+ * bytes it would write (nothing is written). */
 size_t fz_frames_encode(const uint8_t *in, size_t n, uint8_t *out);
 
 /* The upgrade request every snapshot starts from, with "Authorization:
