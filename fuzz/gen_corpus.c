@@ -296,6 +296,20 @@ static void gen_jwt(void) {
       s[FZ_B_ARG_LO] = 5;
       jwt_seed(1, 0, s, FZ_SPEC_FIXED);
     }
+  /* An ES256 signature whose check lands on the point at infinity
+   * (OpenSSL's verify fails with an error, not 0), in tokens of every key
+   * whose header names ES256 and no kid or the es256 kid, under each
+   * policy. */
+  for (k = 0; k < FZ_KEY_COUNT; k++)
+    for (c = 0; c < FZ_CFG_COUNT; c++) {
+      memset(s, 0, sizeof(s));
+      s[FZ_B_KEY] = (uint8_t)k;
+      s[FZ_B_ALG] = 6;                        /* "ES256" */
+      s[FZ_B_KID] = (uint8_t)(k % 2 ? 1 : 7); /* absent, "es256" */
+      s[FZ_B_TAMPER] = FZ_T_EC_INFINITY;
+      s[FZ_B_ARG_LO] = (uint8_t)(k * 16 + c);
+      jwt_seed((uint8_t)(1 | c << 1), 0, s, FZ_SPEC_FIXED);
+    }
   /* The first and the last bit of every key's signature (arg 0xffff is
    * the last bit for every signature length). */
   for (k = 0; k < FZ_KEY_COUNT; k++)
@@ -426,6 +440,13 @@ static void gen_context(void) {
     put_header(&b, F_INTERLEAVE | 1, NULL, one, 1);
     put_spec(&b, 5, 0, 0);
     emit_free("fuzz_context", &b);
+    /* ES256 signatures whose check hits the point at infinity, in the
+     * request and in the first message. */
+    for (k = 0; k < 2; k++) {
+      put_header(&b, k, NULL, NULL, 0);
+      put_spec(&b, 5, FZ_T_EC_INFINITY, 0);
+      emit_free("fuzz_context", &b);
+    }
     /* The last bit of every signature flipped (ECDSA's s, RSA's, ...). */
     for (k = 0; k < 7; k++) {
       put_header(&b, 0, NULL, NULL, 0);
@@ -667,6 +688,10 @@ static void gen_session(void) {
     for (i = 0; i < 9; i++) session_built(0, 1, (uint8_t)i, 0, &fr, 0);
     session_built(0, 1, 3, 1, &fr, 0); /* RS256, one bit flipped */
     session_built(0, 1, 5, 9, &fr, 0); /* ES256, r = 0 */
+    /* ES256 checks that land on the point at infinity, in the request
+     * and in the first message. */
+    session_built(0, 1, 5, FZ_T_EC_INFINITY, &fr, 0);
+    session_built(1, 16, 5, FZ_T_EC_INFINITY, &fr, 0);
     session_built(1, 16, 0, 0, &fr, 0);
     session_built(1, 16, 6, 0, &fr, 0);
     session_built(2, 1 | 4 | 8, 0, 0, &fr, 0);
