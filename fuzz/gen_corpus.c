@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "common.h"
+#include "config.h"
 #include "forge.h"
 #include "forge_int.h"
 #include "testutil.h"
@@ -69,6 +70,8 @@ static void prune_stale(const char *target) {
   closedir(d);
 }
 
+static void mirror(const char *target, const tu_bytes *b);
+
 static void emit(const char *target, const tu_bytes *b) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0, i;
@@ -98,6 +101,7 @@ static void emit(const char *target, const tu_bytes *b) {
     exit(1);
   }
   written++;
+  if (strcmp(target, "fuzz_session") != 0) mirror(target, b);
 }
 
 static void emit_free(const char *target, tu_bytes *b) {
@@ -740,12 +744,114 @@ static void gen_session(void) {
   }
 }
 
+/* ---- every specialised seed as a fuzz_session seed ------------------------
+ *
+ * fuzz_session reaches every stage, but from its own seeds only: a boundary
+ * that only a fuzz_frames or fuzz_jwt seed holds would have to be found by
+ * mutation.  So each seed of the other four targets is written again in
+ * fuzz_session's format, with the same fault plan, chunking and
+ * interleaving: a request as a raw head (mode 0); a token spec behind a
+ * built head (mode 3: the token in the request, or in the auth message
+ * under a first-message-auth config), then a user_message and a close; a
+ * raw token in an Authorization header (or an auth message); frames behind
+ * a built head with the default token (raw or structured as in the seed;
+ * fuzz_frames' small limits are the tight config, whose token travels in
+ * the auth message).  Fault plans keep their bytes; their hit numbers
+ * count the whole session here (fuzz_frames counts from the snapshot). */
+
+static const uint8_t mirror_frames[] = {
+    0x81, 23,  '{', 't', 'y', 'p', 'e', '"', ':', '"', 'u',  's', 'e',  'r',
+    '_',  'm', 'e', 's', 's', 'a', 'g', 'e', '"', '}', 0x88, 2,   0x03, 0xe8};
+
+static int wire_safe(const uint8_t *p, size_t n) {
+  size_t i;
+  if (!n) return 0;
+  for (i = 0; i < n; i++)
+    if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z') ||
+          (p[i] >= '0' && p[i] <= '9') || p[i] == '-' || p[i] == '_' ||
+          p[i] == '.'))
+      return 0;
+  return 1;
+}
+
+static void mirror(const char *target, const tu_bytes *b) {
+  fz_header h;
+  tu_bytes out = {0};
+  size_t hl, bl;
+  const uint8_t *body;
+  uint8_t flags, cfg, bits, mode;
+  if (!b->n) return;
+  hl = fz_header_decode(&h, b->p, b->n);
+  body = b->p + hl;
+  bl = b->n - hl;
+  bits = (uint8_t)(b->p[0] >> FZ_F_BITS_SHIFT);
+  cfg = (uint8_t)(b->p[0] & 3);
+  /* The header as it is (plan, chunks, interleave), target bits cleared. */
+  flags = (uint8_t)(b->p[0] & (FZ_F_PLAN | FZ_F_CHUNKS | FZ_F_INTERLEAVE));
+  if (strcmp(target, "fuzz_handshake") == 0) {
+    flags |= cfg;
+    tu_put(&out, &flags, 1);
+    tu_put(&out, b->p + 1, hl - 1);
+    mode = 0;
+    tu_put(&out, &mode, 1);
+    tu_put(&out, body, bl);
+  } else if (strcmp(target, "fuzz_frames") == 0) {
+    uint8_t built[3] = {0, 0, 0};
+    cfg = (bits & 2) ? FZ_CFG_TIGHT : FZ_CFG_DEFAULT;
+    flags |= cfg;
+    tu_put(&out, &flags, 1);
+    tu_put(&out, b->p + 1, hl - 1);
+    built[0] = (bits & 1) ? 3 : 1;
+    built[1] = (bits & 2) ? 16 : 1;
+    tu_put(&out, built, 3);
+    tu_put(&out, body, bl);
+  } else if (strcmp(target, "fuzz_context") == 0 ||
+             (strcmp(target, "fuzz_jwt") == 0 && (bits & 1))) {
+    uint8_t built[3];
+    if (bl > 255) return;
+    flags |= cfg;
+    tu_put(&out, &flags, 1);
+    tu_put(&out, b->p + 1, hl - 1);
+    built[0] = 3;
+    built[1] = fz_config(cfg)->first_message_auth ? 16 : 1;
+    built[2] = (uint8_t)bl;
+    tu_put(&out, built, 3);
+    tu_put(&out, body, bl);
+    tu_put(&out, mirror_frames, sizeof(mirror_frames));
+  } else if (strcmp(target, "fuzz_jwt") == 0) {
+    char *line;
+    if (!wire_safe(body, bl) || !(line = malloc(bl + 64))) return;
+    flags |= cfg;
+    tu_put(&out, &flags, 1);
+    tu_put(&out, b->p + 1, hl - 1);
+    mode = 0;
+    tu_put(&out, &mode, 1);
+    if (fz_config(cfg)->first_message_auth) {
+      tu_request(&out, NULL);
+      snprintf(line, bl + 64, "{\"type\":\"auth\",\"token\":\"%.*s\"}", (int)bl,
+               (const char *)body);
+      tu_text(&out, line);
+    } else {
+      snprintf(line, bl + 64, "Authorization: Bearer %.*s\r\n", (int)bl,
+               (const char *)body);
+      tu_request(&out, line);
+    }
+    free(line);
+    tu_text(&out, "{\"type\":\"user_message\"}");
+    tu_close(&out, 1000, NULL);
+  } else {
+    return;
+  }
+  emit_free("fuzz_session", &out);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: gen_corpus CORPUS_DIR\n");
     return 2;
   }
   root = argv[1];
+  fz_init();
   if (mkdir(root, 0777) != 0 && errno != EEXIST) {
     perror(root);
     return 1;
