@@ -813,14 +813,17 @@ static void mirror(const char *target, const tu_bytes *b) {
     tu_put(&out, &flags, 1);
     tu_put(&out, b->p + 1, hl - 1);
     built[0] = 3;
-    built[1] = fz_config(cfg)->first_message_auth ? 16 : 1;
+    /* The policy config admits only its Origin: without one the token
+     * would never be judged. */
+    built[1] = (uint8_t)((fz_config(cfg)->first_message_auth ? 16 : 1) |
+                         (cfg == FZ_CFG_POLICY ? 4 : 0));
     built[2] = (uint8_t)bl;
     tu_put(&out, built, 3);
     tu_put(&out, body, bl);
     tu_put(&out, mirror_frames, sizeof(mirror_frames));
   } else if (strcmp(target, "fuzz_jwt") == 0) {
     char *line;
-    if (!wire_safe(body, bl) || !(line = malloc(bl + 64))) return;
+    if (!wire_safe(body, bl) || !(line = malloc(bl + 96))) return;
     flags |= cfg;
     tu_put(&out, &flags, 1);
     tu_put(&out, b->p + 1, hl - 1);
@@ -828,12 +831,13 @@ static void mirror(const char *target, const tu_bytes *b) {
     tu_put(&out, &mode, 1);
     if (fz_config(cfg)->first_message_auth) {
       tu_request(&out, NULL);
-      snprintf(line, bl + 64, "{\"type\":\"auth\",\"token\":\"%.*s\"}", (int)bl,
+      snprintf(line, bl + 96, "{\"type\":\"auth\",\"token\":\"%.*s\"}", (int)bl,
                (const char *)body);
       tu_text(&out, line);
     } else {
-      snprintf(line, bl + 64, "Authorization: Bearer %.*s\r\n", (int)bl,
-               (const char *)body);
+      snprintf(line, bl + 96, "%sAuthorization: Bearer %.*s\r\n",
+               cfg == FZ_CFG_POLICY ? "Origin: https://chat.example\r\n" : "",
+               (int)bl, (const char *)body);
       tu_request(&out, line);
     }
     free(line);
