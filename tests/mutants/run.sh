@@ -2,9 +2,10 @@
 # Mutation testing of the harness: applies each planted defect
 # (tests/mutants/NNN-*.patch) in turn to ONE scratch copy of the tree, builds
 # it incrementally (asan and fuzz presets), and runs
-#   (a) the sweep (tests/sweep_test.sh, as ctest runs it), the seed replays
-#       (each fuzz target's oracles over corpus/<t> and corpus/regressions/<t>)
-#       and the fuzz targets' --sweep mode when the replay binaries have one;
+#   (a) the seed replays (each fuzz target's oracles over corpus/<t> and
+#       corpus/regressions/<t>), the sweep (tests/sweep_test.sh, as ctest
+#       runs it) and the fuzz targets' --sweep mode when the replay binaries
+#       have one, in that order;
 #   (b) each libFuzzer target for --budget seconds (-seed=1, -max_len and
 #       -dict from fuzz/<t>.options) from a fresh copy of its corpus;
 #   (c) the unit tests (ctest --preset asan without the harness's replay_*,
@@ -329,12 +330,16 @@ run_detectors() { # RESULT LOGDIR MODE(mutant|baseline)
     log "  build (asan) FAILED: see $ld/build-asan.log"
     return 2
   fi
-  [ $only_fuzz -eq 0 ] && run_detector "$res" "$ld" sweep det_sweep && killed=1
+  # Cheapest first: the seed replays take well under a second each, the
+  # sweep about ten.
   for t in $targets_all; do
     [ $only_fuzz -eq 1 ] && break
     [ $first -eq 1 ] && [ $killed -eq 1 ] && break
     run_detector "$res" "$ld" "replay:$t" det_replay "$t" && killed=1
   done
+  if [ $only_fuzz -eq 0 ] && ! { [ $first -eq 1 ] && [ $killed -eq 1 ]; }; then
+    run_detector "$res" "$ld" sweep det_sweep && killed=1
+  fi
   if [ $sweep_mode -eq 1 ] && [ $only_fuzz -eq 0 ]; then
     for t in $sweep_targets; do
       [ $first -eq 1 ] && [ $killed -eq 1 ] && break
