@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
@@ -228,9 +229,10 @@ static const char *alg_text(ws_alg a) {
 }
 
 static const char *const tamper_names[FZ_TAMPER_COUNT] = {
-    "none",      "flip_bit",  "truncate", "extend",      "b64_pad", "b64_std",
-    "b64_trail", "b64_space", "swap",     "r_zero",      "s_zero",  "r_order",
-    "s_order",   "r_order-1", "s_prime",  "payload_flip"};
+    "none",         "flip_bit",   "truncate",  "extend",    "b64_pad",
+    "b64_std",      "b64_trail",  "b64_space", "swap",      "r_zero",
+    "s_zero",       "r_order",    "s_order",   "r_order-1", "s_prime",
+    "payload_flip", "ec_infinity"};
 
 const char *fz_tamper_name(unsigned op) {
   return op < FZ_TAMPER_COUNT ? tamper_names[op] : "?";
@@ -966,6 +968,49 @@ static size_t filler_sig(int key, ws_alg alg, const uint8_t *in, size_t ilen,
   return n;
 }
 
+/* An ES256 signature (r, s), 0 < r, s < n, whose check against the set's
+ * ES256 key Q = d*G lands on the point at infinity (FIPS 186-4 6.4.2 step 5):
+ * with z = SHA-256(input) mod n and w = 1/s, u1*G + u2*Q = w*(z + r*d)*G,
+ * which is O when r = -z/d mod n, whatever s is.  s comes from the input
+ * and arg.  OpenSSL reports this case as an error (-1), not as "does not
+ * verify" (0); the core must still answer "signature invalid".  Returns 64,
+ * or 0 on failure. */
+static size_t ec_infinity_sig(const uint8_t *input, size_t ilen, unsigned arg,
+                              uint8_t *sig, size_t cap) {
+  static const char label[] = "wsgate forge infinity s";
+  const fkey *k = &keys[FZ_KEY_ES256];
+  uint8_t h[32], a[2 + sizeof(label)];
+  BN_CTX *ctx = BN_CTX_new();
+  BIGNUM *n, *z, *d, *r, *s;
+  size_t rc = 0;
+  if (!ctx || cap < 64) goto out;
+  BN_CTX_start(ctx);
+  n = BN_CTX_get(ctx);
+  z = BN_CTX_get(ctx);
+  d = BN_CTX_get(ctx);
+  r = BN_CTX_get(ctx);
+  s = BN_CTX_get(ctx);
+  a[0] = (uint8_t)(arg >> 8);
+  a[1] = (uint8_t)arg;
+  memcpy(a + 2, label, sizeof(label));
+  if (!s || !BN_bin2bn(p256_n, 32, n) || !BN_bin2bn(k->ec_d, 32, d) ||
+      sha256(input, ilen, NULL, 0, h) != 0 || !BN_bin2bn(h, 32, z) ||
+      !BN_nnmod(z, z, n, ctx) || !BN_mod_inverse(r, d, n, ctx) ||
+      !BN_mod_mul(r, r, z, n, ctx) || !BN_mod_sub(r, n, r, n, ctx) ||
+      sha256(a, sizeof(a), input, ilen, h) != 0 || !BN_bin2bn(h, 32, s) ||
+      !BN_nnmod(s, s, n, ctx))
+    goto end;
+  /* z = 0 mod n (r = 0) or s = 0: negligible; keep both in range. */
+  if ((BN_is_zero(r) && !BN_one(r)) || (BN_is_zero(s) && !BN_one(s))) goto end;
+  if (BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32)
+    rc = 64;
+end:
+  BN_CTX_end(ctx);
+out:
+  BN_CTX_free(ctx);
+  return rc;
+}
+
 static size_t tamper_sig(fz_token *t, const uint8_t *input, size_t ilen,
                          uint8_t *sig, size_t slen, size_t cap) {
   unsigned arg = t->tamper_arg;
@@ -1015,6 +1060,12 @@ static size_t tamper_sig(fz_token *t, const uint8_t *input, size_t ilen,
     case FZ_T_S_PRIME:
       if (slen >= 64) memcpy(sig + 32, p256_p, 32);
       return slen;
+    case FZ_T_EC_INFINITY: {
+      size_t n = ec_infinity_sig(input, ilen, arg, sig, cap);
+      t->sig_key = FZ_KEY_ES256;
+      t->sig_alg = WS_ALG_ES256;
+      return n ? n : slen;
+    }
     default: return slen;
   }
 }
@@ -1321,9 +1372,11 @@ static int memcmp_be(const uint8_t *a, const uint8_t *b) {
   return 0;
 }
 
-/* Verifies sig over in with set key k for alg, with OpenSSL only. */
-static int verify_direct(const fkey *k, ws_alg alg, const uint8_t *in,
-                         size_t ilen, const uint8_t *sig, size_t slen) {
+/* Verifies sig over in with set key k for alg, with OpenSSL only: 1
+ * verifies; 0 does not (or fails a length or range check first); below 0,
+ * OpenSSL's verify reported an error (e.g. the ECDSA point at infinity). */
+static int verify_direct_rc(const fkey *k, ws_alg alg, const uint8_t *in,
+                            size_t ilen, const uint8_t *sig, size_t slen) {
   EVP_MD_CTX *c;
   EVP_PKEY_CTX *pctx = NULL;
   uint8_t mac[64], der[80];
@@ -1375,9 +1428,21 @@ static int verify_direct(const fkey *k, ws_alg alg, const uint8_t *in,
        (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 32) == 1 &&
         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1)))
-    ok = EVP_DigestVerify(c, sig, slen, in, ilen) == 1;
+    ok = EVP_DigestVerify(c, sig, slen, in, ilen);
   EVP_MD_CTX_free(c);
+  ERR_clear_error();
   return ok;
+}
+
+static int verify_direct(const fkey *k, ws_alg alg, const uint8_t *in,
+                         size_t ilen, const uint8_t *sig, size_t slen) {
+  return verify_direct_rc(k, alg, in, ilen, sig, slen) == 1;
+}
+
+int fz_forge_verify_openssl(int key, ws_alg alg, const uint8_t *in, size_t ilen,
+                            const uint8_t *sig, size_t slen) {
+  if (key < 0 || key >= FZ_KEY_COUNT || !ready) return 0;
+  return verify_direct_rc(&keys[key], alg, in, ilen, sig, slen);
 }
 
 /* The JSON text s[0..n) parsed whole: only whitespace may follow the

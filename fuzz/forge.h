@@ -20,7 +20,9 @@
  *   byte 3   header extras    % FZ_HDR_CHOICES (typ, crit, b64 false/true,
  *            duplicate members, empty crit, jwk, zip); bit
  *            (byte / FZ_HDR_CHOICES) & 1 puts kid before alg
- *   byte 4   tamper           % FZ_TAMPER_COUNT (fz_tamper_name)
+ *   byte 4   tamper           % FZ_TAMPER_COUNT (fz_tamper_name; the
+ *            signature ops of enum fz_tamper, e.g. an ECDSA signature whose
+ *            check hits the point at infinity)
  *   byte 5-6 tamper argument  big-endian, 16 bits (bit position, byte count,
  *            character position, which other key, ...)
  *   byte 7   claims mode      % 4 == 3: RAW (the tail is the claims text);
@@ -136,6 +138,12 @@ enum fz_tamper {
   FZ_T_R_ORDER_M1,   /* r = n - 1: in range, does not verify */
   FZ_T_S_PRIME,      /* s = p, the P-256 field prime (> n) */
   FZ_T_PAYLOAD_FLIP, /* a payload character changed after signing */
+  FZ_T_EC_INFINITY,  /* a 64-byte r||s, both in range, whose ES256 check
+                        with the set's ES256 key lands on the point at
+                        infinity (u1*G + u2*Q = O: OpenSSL's verify fails
+                        with an error, -1, not 0): r = -z/d mod n for the
+                        key's private d and z = SHA-256 of the signing
+                        input, s derived from the input and the argument */
   FZ_TAMPER_COUNT
 };
 
@@ -230,6 +238,13 @@ const char *fz_tamper_name(unsigned op);
  * input[0..ilen) by key with alg (which must suit the key, or be HMAC). */
 int fz_forge_sig_is(int key, ws_alg alg, const uint8_t *input, size_t ilen,
                     const uint8_t *sig, size_t slen);
+
+/* sig over input checked by OpenSSL alone with key's material (no core,
+ * no forge cache): EVP_DigestVerify's result, 1 verifies, 0 does not (or a
+ * length or ECDSA range check failed first), below 0 OpenSSL reported an
+ * error (the ES256 point at infinity, FZ_T_EC_INFINITY).  Tests. */
+int fz_forge_verify_openssl(int key, ws_alg alg, const uint8_t *input,
+                            size_t ilen, const uint8_t *sig, size_t slen);
 
 /* Signs input with key and alg into sig (cap >= 512); returns the length,
  * 0 when alg cannot be used with key or on failure.  Memoized. */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "common.h"
+#include "config.h"
 #include "forge.h"
 #include "forge_int.h"
 #include "testutil.h"
@@ -69,6 +70,8 @@ static void prune_stale(const char *target) {
   closedir(d);
 }
 
+static void mirror(const char *target, const tu_bytes *b);
+
 static void emit(const char *target, const tu_bytes *b) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0, i;
@@ -98,6 +101,7 @@ static void emit(const char *target, const tu_bytes *b) {
     exit(1);
   }
   written++;
+  if (strcmp(target, "fuzz_session") != 0) mirror(target, b);
 }
 
 static void emit_free(const char *target, tu_bytes *b) {
@@ -296,6 +300,20 @@ static void gen_jwt(void) {
       s[FZ_B_ARG_LO] = 5;
       jwt_seed(1, 0, s, FZ_SPEC_FIXED);
     }
+  /* An ES256 signature whose check lands on the point at infinity
+   * (OpenSSL's verify fails with an error, not 0), in tokens of every key
+   * whose header names ES256 and no kid or the es256 kid, under each
+   * policy. */
+  for (k = 0; k < FZ_KEY_COUNT; k++)
+    for (c = 0; c < FZ_CFG_COUNT; c++) {
+      memset(s, 0, sizeof(s));
+      s[FZ_B_KEY] = (uint8_t)k;
+      s[FZ_B_ALG] = 6;                        /* "ES256" */
+      s[FZ_B_KID] = (uint8_t)(k % 2 ? 1 : 7); /* absent, "es256" */
+      s[FZ_B_TAMPER] = FZ_T_EC_INFINITY;
+      s[FZ_B_ARG_LO] = (uint8_t)(k * 16 + c);
+      jwt_seed((uint8_t)(1 | c << 1), 0, s, FZ_SPEC_FIXED);
+    }
   /* The first and the last bit of every key's signature (arg 0xffff is
    * the last bit for every signature length). */
   for (k = 0; k < FZ_KEY_COUNT; k++)
@@ -426,6 +444,13 @@ static void gen_context(void) {
     put_header(&b, F_INTERLEAVE | 1, NULL, one, 1);
     put_spec(&b, 5, 0, 0);
     emit_free("fuzz_context", &b);
+    /* ES256 signatures whose check hits the point at infinity, in the
+     * request and in the first message. */
+    for (k = 0; k < 2; k++) {
+      put_header(&b, k, NULL, NULL, 0);
+      put_spec(&b, 5, FZ_T_EC_INFINITY, 0);
+      emit_free("fuzz_context", &b);
+    }
     /* The last bit of every signature flipped (ECDSA's s, RSA's, ...). */
     for (k = 0; k < 7; k++) {
       put_header(&b, 0, NULL, NULL, 0);
@@ -667,6 +692,10 @@ static void gen_session(void) {
     for (i = 0; i < 9; i++) session_built(0, 1, (uint8_t)i, 0, &fr, 0);
     session_built(0, 1, 3, 1, &fr, 0); /* RS256, one bit flipped */
     session_built(0, 1, 5, 9, &fr, 0); /* ES256, r = 0 */
+    /* ES256 checks that land on the point at infinity, in the request
+     * and in the first message. */
+    session_built(0, 1, 5, FZ_T_EC_INFINITY, &fr, 0);
+    session_built(1, 16, 5, FZ_T_EC_INFINITY, &fr, 0);
     session_built(1, 16, 0, 0, &fr, 0);
     session_built(1, 16, 6, 0, &fr, 0);
     session_built(2, 1 | 4 | 8, 0, 0, &fr, 0);
@@ -715,12 +744,118 @@ static void gen_session(void) {
   }
 }
 
+/* ---- every specialised seed as a fuzz_session seed ------------------------
+ *
+ * fuzz_session reaches every stage, but from its own seeds only: a boundary
+ * that only a fuzz_frames or fuzz_jwt seed holds would have to be found by
+ * mutation.  So each seed of the other four targets is written again in
+ * fuzz_session's format, with the same fault plan, chunking and
+ * interleaving: a request as a raw head (mode 0); a token spec behind a
+ * built head (mode 3: the token in the request, or in the auth message
+ * under a first-message-auth config), then a user_message and a close; a
+ * raw token in an Authorization header (or an auth message); frames behind
+ * a built head with the default token (raw or structured as in the seed;
+ * fuzz_frames' small limits are the tight config, whose token travels in
+ * the auth message).  Fault plans keep their bytes; their hit numbers
+ * count the whole session here (fuzz_frames counts from the snapshot). */
+
+static const uint8_t mirror_frames[] = {
+    0x81, 23,  '{', 't', 'y', 'p', 'e', '"', ':', '"', 'u',  's', 'e',  'r',
+    '_',  'm', 'e', 's', 's', 'a', 'g', 'e', '"', '}', 0x88, 2,   0x03, 0xe8};
+
+static int wire_safe(const uint8_t *p, size_t n) {
+  size_t i;
+  if (!n) return 0;
+  for (i = 0; i < n; i++)
+    if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= 'a' && p[i] <= 'z') ||
+          (p[i] >= '0' && p[i] <= '9') || p[i] == '-' || p[i] == '_' ||
+          p[i] == '.'))
+      return 0;
+  return 1;
+}
+
+static void mirror(const char *target, const tu_bytes *b) {
+  fz_header h;
+  tu_bytes out = {0};
+  size_t hl, bl;
+  const uint8_t *body;
+  uint8_t flags, cfg, bits, mode;
+  if (!b->n) return;
+  hl = fz_header_decode(&h, b->p, b->n);
+  body = b->p + hl;
+  bl = b->n - hl;
+  bits = (uint8_t)(b->p[0] >> FZ_F_BITS_SHIFT);
+  cfg = (uint8_t)(b->p[0] & 3);
+  /* The header as it is (plan, chunks, interleave), target bits cleared. */
+  flags = (uint8_t)(b->p[0] & (FZ_F_PLAN | FZ_F_CHUNKS | FZ_F_INTERLEAVE));
+  if (strcmp(target, "fuzz_handshake") == 0) {
+    flags |= cfg;
+    tu_put(&out, &flags, 1);
+    tu_put(&out, b->p + 1, hl - 1);
+    mode = 0;
+    tu_put(&out, &mode, 1);
+    tu_put(&out, body, bl);
+  } else if (strcmp(target, "fuzz_frames") == 0) {
+    uint8_t built[3] = {0, 0, 0};
+    cfg = (bits & 2) ? FZ_CFG_TIGHT : FZ_CFG_DEFAULT;
+    flags |= cfg;
+    tu_put(&out, &flags, 1);
+    tu_put(&out, b->p + 1, hl - 1);
+    built[0] = (bits & 1) ? 3 : 1;
+    built[1] = (bits & 2) ? 16 : 1;
+    tu_put(&out, built, 3);
+    tu_put(&out, body, bl);
+  } else if (strcmp(target, "fuzz_context") == 0 ||
+             (strcmp(target, "fuzz_jwt") == 0 && (bits & 1))) {
+    uint8_t built[3];
+    if (bl > 255) return;
+    flags |= cfg;
+    tu_put(&out, &flags, 1);
+    tu_put(&out, b->p + 1, hl - 1);
+    built[0] = 3;
+    /* The policy config admits only its Origin: without one the token
+     * would never be judged. */
+    built[1] = (uint8_t)((fz_config(cfg)->first_message_auth ? 16 : 1) |
+                         (cfg == FZ_CFG_POLICY ? 4 : 0));
+    built[2] = (uint8_t)bl;
+    tu_put(&out, built, 3);
+    tu_put(&out, body, bl);
+    tu_put(&out, mirror_frames, sizeof(mirror_frames));
+  } else if (strcmp(target, "fuzz_jwt") == 0) {
+    char *line;
+    if (!wire_safe(body, bl) || !(line = malloc(bl + 96))) return;
+    flags |= cfg;
+    tu_put(&out, &flags, 1);
+    tu_put(&out, b->p + 1, hl - 1);
+    mode = 0;
+    tu_put(&out, &mode, 1);
+    if (fz_config(cfg)->first_message_auth) {
+      tu_request(&out, NULL);
+      snprintf(line, bl + 96, "{\"type\":\"auth\",\"token\":\"%.*s\"}", (int)bl,
+               (const char *)body);
+      tu_text(&out, line);
+    } else {
+      snprintf(line, bl + 96, "%sAuthorization: Bearer %.*s\r\n",
+               cfg == FZ_CFG_POLICY ? "Origin: https://chat.example\r\n" : "",
+               (int)bl, (const char *)body);
+      tu_request(&out, line);
+    }
+    free(line);
+    tu_text(&out, "{\"type\":\"user_message\"}");
+    tu_close(&out, 1000, NULL);
+  } else {
+    return;
+  }
+  emit_free("fuzz_session", &out);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: gen_corpus CORPUS_DIR\n");
     return 2;
   }
   root = argv[1];
+  fz_init();
   if (mkdir(root, 0777) != 0 && errno != EEXIST) {
     perror(root);
     return 1;

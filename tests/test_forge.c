@@ -74,6 +74,42 @@ static ws_diag mutant_es256_verify(const ws_config *cfg, const char *tok,
   return d;
 }
 
+/* The signing input and the decoded signature of a token (3 segments). */
+static size_t split_token(const char *tok, size_t len, size_t *ilen,
+                          uint8_t *sig, size_t cap) {
+  const char *d1 = memchr(tok, '.', len), *d2;
+  long n;
+  if (!d1 || !(d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok))))
+    return 0;
+  *ilen = (size_t)(d2 - tok);
+  n = fz_b64url_decode(d2 + 1, len - *ilen - 1, sig, cap);
+  return n > 0 ? (size_t)n : 0;
+}
+
+/* Planted defect 021: verify_pkey takes EVP_DigestVerify's -1 (an error,
+ * such as the ECDSA point at infinity) for success.  Modelled outside the
+ * core: where the core says "signature invalid" for an ES256 token and
+ * OpenSSL's own verify of it with the set's ES256 key returns an error,
+ * accept it as the mutant would. */
+static ws_diag mutant_verify_error_accepted(const ws_config *cfg,
+                                            const char *tok, size_t len,
+                                            ws_jwt_claims *out) {
+  ws_diag d = core_verify(cfg, tok, len, out);
+  uint8_t sig[600];
+  size_t ilen = 0, slen;
+  if (d != WS_DIAG_AUTH_SIG_INVALID) return d;
+  slen = split_token(tok, len, &ilen, sig, sizeof(sig));
+  if (slen == 64 &&
+      fz_forge_verify_openssl(FZ_KEY_ES256, WS_ALG_ES256, (const uint8_t *)tok,
+                              ilen, sig, slen) < 0) {
+    memset(out, 0, sizeof(*out));
+    memcpy(out->sub, "alice", 6);
+    out->sub_len = 5;
+    return WS_DIAG_NONE;
+  }
+  return d;
+}
+
 /* ---- tallies ------------------------------------------------------------- */
 
 typedef struct tally {
@@ -413,6 +449,100 @@ static void test_oracle_reports_forged(void **state) {
   assert_int_equal(real_forged, 0);
 }
 
+/* (a') FZ_T_EC_INFINITY: an in-range ES256 signature whose check lands on
+ * the point at infinity.  OpenSSL's verify really reports an error (-1)
+ * for it, the core rejects it as AUTH_SIG_INVALID (the model's answer),
+ * and a core that takes the error for success (planted defect 021) is
+ * reported "forged" on every such token, whichever key signed the rest,
+ * kid present or absent, under every policy that lets it through. */
+static void test_oracle_reports_infinity(void **state) {
+  static const uint8_t keys_used[] = {FZ_KEY_ES256, FZ_KEY_HS256,
+                                      FZ_KEY_FOREIGN_ES256};
+  uint8_t s[FZ_SPEC_FIXED], sig[600];
+  unsigned i, a, kid, pol, cases = 0, errors = 0, forged = 0;
+  char why[1400];
+  (void)state;
+  for (pol = 0; pol < FZ_POLICY_COUNT; pol++)
+    for (i = 0; i < sizeof(keys_used); i++)
+      for (kid = 0; kid < 2; kid++)
+        for (a = 0; a < 8; a++) {
+          fz_token t;
+          ws_jwt_claims c;
+          size_t ilen = 0, slen;
+          ws_diag d;
+          spec_init(s);
+          s[FZ_B_KEY] = keys_used[i];
+          s[FZ_B_ALG] = 6;                      /* ES256 in the header */
+          s[FZ_B_KID] = (uint8_t)(kid ? 1 : 7); /* absent, or "es256" */
+          s[FZ_B_TAMPER] = FZ_T_EC_INFINITY;
+          s[FZ_B_ARG_HI] = (uint8_t)(a * 31);
+          s[FZ_B_ARG_LO] = (uint8_t)(a * 77);
+          s[FZ_B_SUB] = (uint8_t)a; /* different signing inputs */
+          fz_token_decode(s, sizeof(s), pol, &t);
+          assert_non_null(t.text);
+          assert_int_equal(t.pristine, 0);
+          assert_int_equal(t.expect_known, 1);
+          slen = split_token(t.text, t.len, &ilen, sig, sizeof(sig));
+          assert_int_equal(slen, 64);
+          cases++;
+          if (fz_forge_verify_openssl(FZ_KEY_ES256, WS_ALG_ES256,
+                                      (const uint8_t *)t.text, ilen, sig,
+                                      slen) < 0)
+            errors++;
+          /* The real core: the model's answer (SIG_INVALID, or a length
+           * limit first under policy 3), never an acceptance. */
+          memset(&c, 0, sizeof(c));
+          d = core_verify(fz_config(pol), t.text, t.len, &c);
+          assert_int_equal(d, t.expect);
+          assert_int_equal(fz_jwt_oracle_check_sub(&t, d, c.sub, c.sub_len, why,
+                                                   sizeof(why)),
+                           FZ_ORACLE_OK);
+          if (t.expect != WS_DIAG_AUTH_SIG_INVALID) {
+            fz_token_free(&t);
+            continue;
+          }
+          /* The mutant accepts it: "forged". */
+          memset(&c, 0, sizeof(c));
+          d = mutant_verify_error_accepted(fz_config(pol), t.text, t.len, &c);
+          assert_int_equal(d, WS_DIAG_NONE);
+          assert_int_equal(fz_jwt_oracle_check_sub(&t, d, c.sub, c.sub_len, why,
+                                                   sizeof(why)),
+                           FZ_ORACLE_FORGED);
+          assert_non_null(strstr(why, "tamper=ec_infinity"));
+          forged++;
+          fz_token_free(&t);
+        }
+  print_message(
+      "ec_infinity: %u tokens, %u with an OpenSSL verify error, %u reported "
+      "forged under the error-accepting verifier\n",
+      cases, errors, forged);
+  assert_int_equal(errors, cases);
+  assert_true(forged > 0);
+  /* A flipped bit is an ordinary bad signature: OpenSSL says 0, not -1, so
+   * that verifier rejects it (the infinity op is what reaches the path). */
+  {
+    fz_token t;
+    ws_jwt_claims c;
+    size_t ilen = 0, slen;
+    spec_init(s);
+    s[FZ_B_KEY] = FZ_KEY_ES256;
+    s[FZ_B_TAMPER] = FZ_T_FLIP_BIT;
+    s[FZ_B_ARG_LO] = 200;
+    fz_token_decode(s, sizeof(s), 0, &t);
+    slen = split_token(t.text, t.len, &ilen, sig, sizeof(sig));
+    assert_int_equal(slen, 64);
+    assert_int_equal(
+        fz_forge_verify_openssl(FZ_KEY_ES256, WS_ALG_ES256,
+                                (const uint8_t *)t.text, ilen, sig, slen),
+        0);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(
+        mutant_verify_error_accepted(fz_config(0), t.text, t.len, &c),
+        WS_DIAG_AUTH_SIG_INVALID);
+    fz_token_free(&t);
+  }
+}
+
 /* (b) The model's answer differs from the one given: wrong_outcome. */
 static void test_oracle_reports_wrong_outcome(void **state) {
   uint8_t s[FZ_SPEC_FIXED];
@@ -746,6 +876,7 @@ int main(void) {
       cmocka_unit_test(test_claims),
       cmocka_unit_test(test_random_sample),
       cmocka_unit_test(test_oracle_reports_forged),
+      cmocka_unit_test(test_oracle_reports_infinity),
       cmocka_unit_test(test_oracle_reports_wrong_outcome),
       cmocka_unit_test(test_independent_checker),
       cmocka_unit_test(test_cost),

@@ -125,6 +125,61 @@ def totals(ms):
     }
 
 
+SPECIALISED = ("fuzz_handshake", "fuzz_jwt", "fuzz_context", "fuzz_frames")
+
+
+def fuzz_compare(ms, budget):
+    """For each mutant on which fuzz_session and at least one specialised
+    target ran and something killed it: fuzz_session's time to detect
+    against the fastest specialised target's.  A miss counts as the budget
+    (so the ratio is a lower bound, written '>')."""
+    rows = []
+    for m in ms:
+        fz = {e["detector"][5:]: e for e in m["detectors"]
+              if e["detector"].startswith("fuzz:")}
+        if "fuzz_session" not in fz:
+            continue
+        spec = [(fz[t]["secs"], t) for t in SPECIALISED
+                if t in fz and fz[t]["status"] == "killed"]
+        sess = fz["fuzz_session"]
+        if not spec and sess["status"] != "killed":
+            continue
+        r = {"name": m["name"], "class": m["class"],
+             "session_s": sess["secs"] if sess["status"] == "killed" else None,
+             # Every target's own start-up self-check failed: no input did it.
+             "startup": all("setup:" in e["detail"] for e in fz.values()
+                            if e["status"] == "killed") and
+             all(e["status"] == "killed" for e in fz.values())}
+        if spec:
+            r["specialised_s"], r["specialised"] = min(spec)
+        else:
+            r["specialised_s"], r["specialised"] = None, None
+        if r["specialised_s"] is None:
+            r["ratio"], r["within_5x"] = None, True
+        else:
+            t_sess = r["session_s"] if r["session_s"] is not None else max(budget, 1)
+            # Below 0.1 s both are start-up: compare from 0.1 s.
+            r["ratio"] = round(max(t_sess, 0.1) / max(r["specialised_s"], 0.1), 1)
+            r["within_5x"] = r["session_s"] is not None and r["ratio"] <= 5
+        rows.append(r)
+    return rows
+
+
+def fuzz_table(rows):
+    out = ["| mutant | fastest specialised target | its time | fuzz_session | ratio | within 5x |",
+           "|---|---|---:|---:|---:|---|"]
+    note = " (start-up self-check)"
+    for r in rows:
+        sp = "K %.1fs" % r["specialised_s"] if r["specialised_s"] is not None else "-"
+        se = "K %.1fs" % r["session_s"] if r["session_s"] is not None else "-"
+        ratio = "" if r["ratio"] is None else \
+            ("%.1f" % r["ratio"] if r["session_s"] is not None else "> %.0f" % r["ratio"])
+        out.append("| %s | %s | %s | %s | %s | %s |" % (
+            r["name"], r["specialised"] or "(none)", sp, se, ratio,
+            ("yes" if r["within_5x"] else "NO") + (note if r["startup"] else "")))
+    return "\n".join(out)
+
+
 def first_change(patch):
     """(file, start line, end line) of the first changed lines in the
     original file, from the first hunk of the patch."""
@@ -218,6 +273,7 @@ def main():
     ap.add_argument("--first", type=int, default=0)
     ap.add_argument("--skip-fuzz", type=int, default=0)
     ap.add_argument("--skip-unit", type=int, default=0)
+    ap.add_argument("--only-fuzz", type=int, default=0)
     ap.add_argument("--sweep-mode", type=int, default=0)
     ap.add_argument("--targets", default="fuzz_handshake fuzz_jwt fuzz_context fuzz_frames fuzz_session")
     ap.add_argument("--fuzz-broken", default="",
@@ -230,10 +286,27 @@ def main():
     ms = [judge(load(a.results, a.src, n)) for n in a.mutants]
     tot = totals(ms)
     settings = {"budget_s": a.budget, "first": bool(a.first), "skip_fuzz": bool(a.skip_fuzz),
-                "skip_unit": bool(a.skip_unit), "sweep_mode": bool(a.sweep_mode),
+                "skip_unit": bool(a.skip_unit), "only_fuzz": bool(a.only_fuzz),
+                "sweep_mode": bool(a.sweep_mode),
                 "fuzz_targets": targets, "fuzz_targets_not_built": a.fuzz_broken.split()}
     print(table(ms, targets, a.sweep_mode))
     print()
+    cmp_rows = fuzz_compare(ms, a.budget)
+    tot["fuzz_session_vs_specialised"] = cmp_rows
+    if cmp_rows:
+        print("fuzz_session against the fastest specialised target (libFuzzer, -seed=1, "
+              "from the seed corpora; a miss counts as the %d s budget):" % a.budget)
+        print()
+        print(fuzz_table(cmp_rows))
+        print()
+        by_input = [r for r in cmp_rows if not r["startup"]]
+        print("fuzz_session within 5x of the fastest specialised target: %d / %d "
+              "(%d / %d where an input, not every target's start-up self-check, "
+              "found it)" % (sum(r["within_5x"] for r in cmp_rows), len(cmp_rows),
+                             sum(r["within_5x"] for r in by_input), len(by_input)))
+        print()
+    if a.only_fuzz:
+        print("(--only-fuzz: the harness columns below count the fuzzers alone)")
     pct = lambda x: "n/a" if x is None else "%.0f %%" % (100 * x)
     print("harness alone (sweep + replays + fuzzers): %d / %d killed (%s); "
           "median time to detect %s s (fastest detector), %s s (in the runner's order)"

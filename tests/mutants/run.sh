@@ -2,9 +2,10 @@
 # Mutation testing of the harness: applies each planted defect
 # (tests/mutants/NNN-*.patch) in turn to ONE scratch copy of the tree, builds
 # it incrementally (asan and fuzz presets), and runs
-#   (a) the sweep (tests/sweep_test.sh, as ctest runs it), the seed replays
-#       (each fuzz target's oracles over corpus/<t> and corpus/regressions/<t>)
-#       and the fuzz targets' --sweep mode when the replay binaries have one;
+#   (a) the seed replays (each fuzz target's oracles over corpus/<t> and
+#       corpus/regressions/<t>), the sweep (tests/sweep_test.sh, as ctest
+#       runs it) and the fuzz targets' --sweep mode when the replay binaries
+#       have one, in that order;
 #   (b) each libFuzzer target for --budget seconds (-seed=1, -max_len and
 #       -dict from fuzz/<t>.options) from a fresh copy of its corpus;
 #   (c) the unit tests (ctest --preset asan without the harness's replay_*,
@@ -27,6 +28,10 @@ usage: tests/mutants/run.sh [options]
                     detectors are then reported as not run)
   --skip-fuzz       no libFuzzer runs (b)
   --skip-unit       no unit tests (c)
+  --only-fuzz       only the libFuzzer runs (b), every selected target
+                    (unless --first): no sweep, replays, --sweep modes,
+                    unit tests or baseline; for comparing the targets'
+                    times to detect (report.py's fuzz_session table)
   --resume          keep the results of mutants already measured in
                     WORK/results (default: measure the selected ones again)
   --no-baseline     do not check first that the unmutated tree passes every
@@ -49,7 +54,7 @@ die_usage() {
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-work="" budget=30 first=0 skip_fuzz=0 skip_unit=0 resume=0 baseline=1 jobs=2
+work="" budget=30 first=0 skip_fuzz=0 skip_unit=0 only_fuzz=0 resume=0 baseline=1 jobs=2
 json_out="" stryker_out="" list=0
 targets_all="fuzz_handshake fuzz_jwt fuzz_context fuzz_frames fuzz_session"
 targets=$targets_all
@@ -76,6 +81,7 @@ while [ $# -gt 0 ]; do
     --first) first=1; shift ;;
     --skip-fuzz) skip_fuzz=1; shift ;;
     --skip-unit) skip_unit=1; shift ;;
+    --only-fuzz) only_fuzz=1; shift ;;
     --resume) resume=1; shift ;;
     --no-baseline) baseline=0; shift ;;
     --json) [ $# -ge 2 ] || die_usage "--json needs a file"; json_out=$2; shift 2 ;;
@@ -84,6 +90,10 @@ while [ $# -gt 0 ]; do
     *) die_usage "unknown argument '$1'" ;;
   esac
 done
+if [ $only_fuzz -eq 1 ]; then
+  [ $skip_fuzz -eq 0 ] || die_usage "--only-fuzz and --skip-fuzz exclude each other"
+  skip_unit=1 baseline=0
+fi
 work=${work:-$src/build/mutants}
 python=/usr/bin/python3
 [ -x $python ] || python=python3
@@ -313,17 +323,24 @@ run_detector() { # RESULT LOGDIR NAME FUNCTION ARGS...: 0 killed, 1 survived
 run_detectors() { # RESULT LOGDIR MODE(mutant|baseline)
   local res=$1 ld=$2 mode=$3 killed=0 t
   mkdir -p "$ld"
-  if ! build asan "$ld/build-asan.log" $harness_targets; then
+  if [ $only_fuzz -eq 1 ]; then
+    :
+  elif ! build asan "$ld/build-asan.log" $harness_targets; then
     record "$res" build-asan failed 0 "$(grep -m1 -E 'error' "$ld/build-asan.log" | cut -c1-200)"
     log "  build (asan) FAILED: see $ld/build-asan.log"
     return 2
   fi
-  run_detector "$res" "$ld" sweep det_sweep && killed=1
+  # Cheapest first: the seed replays take well under a second each, the
+  # sweep about ten.
   for t in $targets_all; do
+    [ $only_fuzz -eq 1 ] && break
     [ $first -eq 1 ] && [ $killed -eq 1 ] && break
     run_detector "$res" "$ld" "replay:$t" det_replay "$t" && killed=1
   done
-  if [ $sweep_mode -eq 1 ]; then
+  if [ $only_fuzz -eq 0 ] && ! { [ $first -eq 1 ] && [ $killed -eq 1 ]; }; then
+    run_detector "$res" "$ld" sweep det_sweep && killed=1
+  fi
+  if [ $sweep_mode -eq 1 ] && [ $only_fuzz -eq 0 ]; then
     for t in $sweep_targets; do
       [ $first -eq 1 ] && [ $killed -eq 1 ] && break
       run_detector "$res" "$ld" "sweep:$t" det_sweepmode "$t" && killed=1
@@ -362,10 +379,12 @@ trap 'cleanup; exit 130' INT TERM
 # The --sweep mode of the replay binaries (the fault sweep over each target's
 # inputs): used for the targets whose unmutated binary accepts it (exit 0);
 # exit 2 means the target has no such mode.
-build asan "$logs/build-baseline.log" $harness_targets ||
-  { echo "run.sh: the unmutated tree does not build; see $logs/build-baseline.log" >&2; exit 1; }
 sweep_targets=""
+[ $only_fuzz -eq 1 ] ||
+  build asan "$logs/build-baseline.log" $harness_targets ||
+  { echo "run.sh: the unmutated tree does not build; see $logs/build-baseline.log" >&2; exit 1; }
 for t in $targets_all; do
+  [ $only_fuzz -eq 1 ] && break
   # shellcheck disable=SC2046
   "$asan/fuzz/$t" --sweep $(replay_dirs "$t") > "$logs/sweepmode-probe-$t.log" 2>&1
   case $? in
@@ -436,7 +455,7 @@ done
 
 # ---- report ------------------------------------------------------------------
 args=(--results "$results" --src "$src" --budget "$budget" --first "$first"
-  --skip-fuzz "$skip_fuzz" --skip-unit "$skip_unit" --sweep-mode "$sweep_mode" --targets "$targets" --fuzz-broken "${fuzz_broken# }")
+  --skip-fuzz "$skip_fuzz" --skip-unit "$skip_unit" --only-fuzz "$only_fuzz" --sweep-mode "$sweep_mode" --targets "$targets" --fuzz-broken "${fuzz_broken# }")
 [ -n "$json_out" ] && args+=(--json "$json_out")
 [ -n "$stryker_out" ] && args+=(--stryker "$stryker_out")
 $python "$here/report.py" "${args[@]}" "${mutants[@]}"
