@@ -99,8 +99,13 @@ static int run_step(run_state *st) {
   const ws_run_spec *spec = st->spec;
   size_t piece = spec->len - st->off, want = spec->chunk;
   if (st->done || !st->s) return 0;
-  if (spec->n_chunk_sizes)
+  if (spec->n_chunk_sizes) {
     want = 1u + spec->chunk_sizes[st->piece_no++ % spec->n_chunk_sizes];
+  } else if (spec->hold_at && st->off < spec->hold_at) {
+    if (!want || want > spec->hold_at - st->off) want = spec->hold_at - st->off;
+  } else if (spec->hold_at && spec->hold_chunk) {
+    want = spec->hold_chunk;
+  }
   if (want && piece > want) piece = want;
   if (piece && ws_session_recv(st->s, spec->input + st->off, piece) < 0) {
     st->off = spec->len; /* ended: the rest is not taken */
@@ -187,12 +192,27 @@ int ws_run(const ws_run_spec *spec, const ws_fault_plan *plan, ws_run_result *r,
   return 0;
 }
 
+/* Session i waits at its spec's hold_at until every other session is past
+ * its upgrade or done (see ws_run_spec.hold_at).  At most one session of a
+ * run may hold, so some session can always step. */
+static int held(const run_state *st, size_t n, size_t i) {
+  size_t j;
+  if (!st[i].spec->hold_at || st[i].done || !st[i].s ||
+      st[i].off != st[i].spec->hold_at)
+    return 0;
+  for (j = 0; j < n; j++)
+    if (j != i && !st[j].done && !ws_session_upgraded(st[j].s)) return 1;
+  return 0;
+}
+
 int ws_run_multi(const ws_run_spec *specs, const ws_fault_plan *const *plans,
                  size_t n, ws_run_result *results) {
   run_state st[WS_RUN_MULTI_MAX]; /* on the stack: no allocation per call */
   size_t i, started = 0;
-  int more = 1, rc = 0;
+  int more = 1, rc = 0, holding = 0;
   if (n > WS_RUN_MULTI_MAX) return -1;
+  for (i = 0; i < n; i++) holding += specs[i].hold_at != 0;
+  if (holding > 1) return -1; /* two could wait for each other */
   for (i = 0; i < n; i++, started++)
     if (run_start(&st[i], &specs[i], plans ? plans[i] : NULL, &results[i],
                   NULL) != 0) {
@@ -201,7 +221,13 @@ int ws_run_multi(const ws_run_spec *specs, const ws_fault_plan *const *plans,
     }
   while (rc == 0 && more) {
     more = 0;
-    for (i = 0; i < n; i++) more |= run_step(&st[i]);
+    for (i = 0; i < n; i++) {
+      if (held(st, n, i)) {
+        more = 1;
+        continue;
+      }
+      more |= run_step(&st[i]);
+    }
   }
   for (i = 0; i < started; i++) run_finish(&st[i]);
   return rc;

@@ -61,6 +61,13 @@ typedef struct ws_run_spec {
    * chosen chunking, fuzz_handshake); overrides chunk. */
   const uint8_t *chunk_sizes;
   size_t n_chunk_sizes;
+  /* When hold_at > 0 (and no chunk_sizes): a piece never crosses byte
+   * hold_at, and from there pieces are hold_chunk bytes (0: chunk).  In a
+   * ws_run_multi the session also waits there until every other session
+   * of the run is past its upgrade or done: the reentrancy companion of a
+   * whole session then starts its frames when the input's start, so both
+   * hold frame state across the same calls. */
+  size_t hold_at, hold_chunk;
   ws_fault_hit_fn on_hit; /* every hit (--list-faults), optional */
   void *on_hit_ud;
   /* Start from a copy of this session instead of a new one: a session

@@ -227,6 +227,8 @@ static void run_or_die(const ws_run_spec *spec, const ws_fault_plan *plan,
 typedef struct companion {
   uint8_t *bytes;
   size_t len, chunk;
+  size_t
+      hold_at; /* the whole session's: its head's length (see make_companion) */
   fz_rng rng;
   const ws_session *resume;
   ws_run_result solo;
@@ -252,6 +254,8 @@ static void companion_spec(const companion *co, fz_rng *rng,
   fz_spec_rng(spec, rng, configs[FZ_CFG_DEFAULT], co->bytes, co->len);
   spec->chunk = co->chunk;
   spec->resume = co->resume;
+  spec->hold_at = co->hold_at;
+  spec->hold_chunk = co->hold_at ? 3 : 0;
 }
 
 /* kind: 0 whole, 1 resumed, 2 head only (see companions). */
@@ -300,6 +304,13 @@ static void make_companion(companion *co, int kind) {
    * message and a split character, over a window of steps that the
    * byte-by-byte seeds of fuzz_frames overlap. */
   co->chunk = resumed ? 3 : 19;
+  /* The whole session waits after its head until the input is upgraded (or
+   * done), then goes on in 3-byte pieces, cut where the resumed companion's
+   * are: its frame state is held across the same calls as the input's
+   * frames, as in fuzz_frames (fed 19 bytes a turn throughout, it had ended
+   * before an input's head, fed byte by byte, was through, so the static
+   * buffers of planted defects 032 and 034 went unseen by fuzz_session). */
+  co->hold_at = kind == 0 ? n : 0;
   co->rng.state = co->rng.reset = FZ_SEED + 1;
   co->resume = resumed ? snaps[0].s : NULL;
   companion_spec(co, &rng, &spec);
