@@ -288,6 +288,88 @@ static void test_interleaved_sessions(void **st) {
   ws_keyset_free(ks);
 }
 
+/* ws_run_spec.hold_at: the holding session waits after its head until the
+ * other is upgraded, so none of its later ids (the acks') comes before the
+ * other's first; without the hold they all do (the holder's head and
+ * messages go in 64-byte pieces, the other's head byte by byte).  The
+ * outcomes and bytes stay each session's own, and two holders are refused. */
+static int order_log[256];
+static size_t order_n;
+static int order_idgen(const ws_env *env, ws_id_kind k, char *buf, size_t cap) {
+  (void)k;
+  if (order_n < 256) order_log[order_n++] = env->user_data == &envs[1];
+  snprintf(buf, cap, "id%zu", order_n);
+  return 0;
+}
+
+static void test_interleaved_hold(void **st) {
+  ws_keyset *ks = tu_keys();
+  ws_config *cfg = tu_config(NULL);
+  char *tok = tok_sign_jwt(WS_ALG_HS256, "hs256",
+                           "{\"sub\":\"alice\",\"exp\":2000000000}");
+  char hdr[2048];
+  tu_bytes in = {0};
+  ws_run_spec specs[2];
+  ws_run_result solo[2], both[2];
+  size_t head, i, at_hold, first1;
+  int hold;
+  (void)st;
+  snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n", tok);
+  tu_request(&in, hdr);
+  head = in.n;
+  for (i = 0; i < 3; i++) tu_text(&in, "{\"type\":\"user_message\"}");
+  tu_close(&in, 1000, NULL);
+  for (hold = 0; hold < 2; hold++) {
+    for (i = 0; i < 2; i++) {
+      memset(&specs[i], 0, sizeof(specs[i]));
+      (i ? reset1 : reset0)(NULL);
+      specs[i].cfg = cfg;
+      specs[i].keys = ks;
+      specs[i].env = envs[i].env;
+      specs[i].env.user_data = &envs[i];
+      specs[i].env.idgen = order_idgen;
+      specs[i].prepare = i ? reset1 : reset0;
+      specs[i].input = in.p;
+      specs[i].len = i ? head : in.n; /* the other: an upgrade only */
+      specs[i].chunk = i ? 1 : 64;
+      if (i == 0 && hold) {
+        specs[0].hold_at = head;
+        specs[0].hold_chunk = 3;
+      }
+      order_n = 0;
+      assert_int_equal(ws_run(&specs[i], NULL, &solo[i], NULL), 0);
+    }
+    /* The ids the holder has made by the end of its head. */
+    order_n = 0;
+    specs[0].len = head;
+    assert_int_equal(ws_run(&specs[0], NULL, &both[0], NULL), 0);
+    ws_run_result_clear(&both[0]);
+    specs[0].len = in.n;
+    at_hold = order_n;
+    assert_true(at_hold > 0);
+    order_n = 0;
+    assert_int_equal(ws_run_multi(specs, NULL, 2, both), 0);
+    for (first1 = 0; first1 < order_n && !order_log[first1]; first1++) {
+    }
+    assert_true(first1 < order_n);
+    if (hold)
+      assert_int_equal(first1, at_hold); /* waited at its head */
+    else
+      assert_true(first1 > at_hold); /* the acks' ids came first */
+    for (i = 0; i < 2; i++) {
+      assert_int_equal(ws_judge_same(&solo[i], &both[i], 0), 1);
+      ws_run_result_clear(&solo[i]);
+      ws_run_result_clear(&both[i]);
+    }
+  }
+  specs[1].hold_at = 1;
+  assert_int_equal(ws_run_multi(specs, NULL, 2, both), -1);
+  tu_bytes_free(&in);
+  free(tok);
+  ws_config_free(cfg);
+  ws_keyset_free(ks);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_table_checks),
@@ -298,6 +380,7 @@ int main(void) {
       cmocka_unit_test(test_visible_of_resumed_frames),
       cmocka_unit_test(test_visible_masks_exactly),
       cmocka_unit_test(test_interleaved_sessions),
+      cmocka_unit_test(test_interleaved_hold),
   };
   tu_global_init();
   return cmocka_run_group_tests(tests, NULL, NULL);
