@@ -20,14 +20,29 @@ static int se_random(void *ud, uint8_t *buf, size_t len) {
     for (i = 0; i < len; i++) buf[i] = (uint8_t)ws_splitmix64(&se->seed);
     return 0;
   }
+  /* A per-thread pool filled by one getrandom(2) call: a request id per
+   * message would otherwise cost a system call per message.  The bytes are
+   * the kernel's either way; each is handed out once. */
   while (len > 0) {
-    ssize_t r = getrandom(buf, len, 0);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return -1;
+    static _Thread_local uint8_t pool[256];
+    static _Thread_local size_t pos, end;
+    size_t k;
+    if (pos == end) {
+      ssize_t r = getrandom(pool, sizeof(pool), 0);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return -1;
+      }
+      pos = 0;
+      end = (size_t)r;
+      continue;
     }
-    buf += r;
-    len -= (size_t)r;
+    k = len < end - pos ? len : end - pos;
+    memcpy(buf, pool + pos, k);
+    explicit_bzero(pool + pos, k);
+    pos += k;
+    buf += k;
+    len -= k;
   }
   return 0;
 }

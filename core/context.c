@@ -62,7 +62,8 @@ int ws_context_attr_default(const ws_context *ctx, ws_attr attr,
                             const char **value, size_t *len) {
   if (!ctx || (unsigned)attr >= WS_ATTR_COUNT_ || !(ctx->set & (1u << attr)))
     return -1;
-  *value = attr == WS_ATTR_USER_ID ? ctx->user_id : ctx->ids[attr];
+  *value =
+      attr == WS_ATTR_REQUEST_ID ? ctx->request_id : ctx->str + ctx->off[attr];
   *len = ctx->len[attr];
   return 0;
 }
@@ -124,23 +125,37 @@ ws_diag ws_context_build(ws_mem *m, const ws_env *env, const char *user_id,
       WS_ID_LIST(ID_KIND_)
 #undef ID_KIND_
   };
-  ws_context *ctx;
+  char ids[WS_ATTR_COUNT_][WS_ID_MAX + 1]; /* index by ws_attr */
+  size_t lens[WS_ATTR_COUNT_], size, i;
+  ws_context *ctx = NULL;
   ws_diag d = WS_DIAG_NONE;
-  size_t i;
 
   *out = NULL;
-  if (!(ctx = ws_mem_calloc(m, 1, sizeof(*ctx)))) return WS_DIAG_CTX_NOMEM;
-  if (len > WS_USER_ID_MAX) {
-    d = WS_DIAG_CTX_ATTR_USER_ID;
-    goto out;
-  }
-  memcpy(ctx->user_id, user_id, len);
-  ctx->len[WS_ATTR_USER_ID] = len;
-  ctx->set |= 1u << WS_ATTR_USER_ID;
+  if (len == 0 || len > WS_USER_ID_MAX) return WS_DIAG_CTX_ATTR_USER_ID;
+  /* The ids first, then one allocation of their real size. */
   for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
     ws_attr a = (ws_attr)kinds[i];
-    if ((d = gen_id(env, kinds[i], ctx->ids[a], &ctx->len[a], trail))) goto out;
-    ctx->set |= 1u << a;
+    if ((d = gen_id(env, kinds[i], ids[a], &lens[a], trail))) goto out;
+  }
+  size = offsetof(ws_context, str) + len + 1;
+  for (i = 0; i < WS_ATTR_COUNT_; i++)
+    if (i != WS_ATTR_USER_ID && i != WS_ATTR_REQUEST_ID) size += lens[i] + 1;
+  if (!(ctx = ws_mem_malloc(m, size))) return WS_DIAG_CTX_NOMEM;
+  memset(ctx, 0, offsetof(ws_context, str));
+  ctx->size = (uint16_t)size;
+  size = 0;
+  for (i = 0; i < WS_ATTR_COUNT_; i++) {
+    const char *v = i == WS_ATTR_USER_ID ? user_id : ids[i];
+    size_t n = i == WS_ATTR_USER_ID ? len : lens[i];
+    char *dst = i == WS_ATTR_REQUEST_ID ? ctx->request_id : ctx->str + size;
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+    if (i != WS_ATTR_REQUEST_ID) {
+      ctx->off[i] = (uint16_t)size;
+      size += n + 1;
+    }
+    ctx->len[i] = (uint8_t)n;
+    ctx->set |= (uint8_t)(1u << i);
   }
   /* Validate through the accessors, as every later reader will see it. */
   for (i = 0; i < WS_ATTR_COUNT_; i++) {
@@ -162,9 +177,15 @@ ws_diag ws_context_new_request_id(ws_context *ctx, const ws_env *env,
   const char *v;
   ws_diag d;
   if ((d = gen_id(env, WS_ID_REQUEST, id, &n, trail))) return d;
-  memcpy(ctx->ids[WS_ATTR_REQUEST_ID], id, n + 1);
-  ctx->len[WS_ATTR_REQUEST_ID] = n;
+  memcpy(ctx->request_id, id, n + 1);
+  ctx->len[WS_ATTR_REQUEST_ID] = (uint8_t)n;
   return ws_context_read(ctx, env, WS_ATTR_REQUEST_ID, &v, &n);
+}
+
+ws_context *ws_context_clone(ws_mem *m, const ws_context *ctx) {
+  ws_context *c = ws_mem_malloc(m, ctx->size);
+  if (c) memcpy(c, ctx, ctx->size);
+  return c;
 }
 
 void ws_context_free(ws_mem *m, ws_context *ctx) {

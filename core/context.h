@@ -11,17 +11,24 @@
 #define WS_CONTEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mem.h"
 #include "wsgate/wsgate.h"
 
 #define WS_USER_ID_MAX 255
 
+/* One allocation per context.  The values that never change (the user id
+ * and every id but the request id) are stored at their real length,
+ * NUL-terminated, in str; the request id, replaced at every user_message,
+ * has a fixed room so that replacing it never allocates. */
 struct ws_context {
-  char user_id[WS_USER_ID_MAX + 1];
-  char ids[WS_ATTR_COUNT_][WS_ID_MAX + 1]; /* index by ws_attr (not user_id) */
-  size_t len[WS_ATTR_COUNT_];
-  unsigned set; /* bit per ws_attr */
+  uint16_t size;                /* bytes of the allocation */
+  uint16_t off[WS_ATTR_COUNT_]; /* in str; unused for the request id */
+  uint8_t len[WS_ATTR_COUNT_];  /* index by ws_attr */
+  uint8_t set;                  /* bit per ws_attr */
+  char request_id[WS_ID_MAX + 1];
+  char str[];
 };
 
 /* The rule for user ids (and so for the token's sub): 1..WS_USER_ID_MAX
@@ -50,6 +57,9 @@ ws_diag ws_context_new_request_id(ws_context *ctx, const ws_env *env,
  * with *value and *len set, or CTX_ATTR_<NAME>. */
 ws_diag ws_context_read(const ws_context *ctx, const ws_env *env, ws_attr attr,
                         const char **value, size_t *len);
+
+/* A copy of ctx allocated on m, or NULL when out of memory. */
+ws_context *ws_context_clone(ws_mem *m, const ws_context *ctx);
 
 void ws_context_free(ws_mem *m, ws_context *ctx);
 

@@ -439,8 +439,7 @@ int ws_session_clone_open(ws_session **out, const ws_session *src,
   if ((rc = ws_session_new(&s, src->cfg, src->keys, env)) != WS_OK) return rc;
   prev = ws_mem_enter(&s->mem);
   rc = WS_ERR_NOMEM;
-  if (!(s->ctx = ws_mem_malloc(&s->mem, sizeof(*s->ctx)))) goto fail;
-  memcpy(s->ctx, src->ctx, sizeof(*s->ctx));
+  if (!(s->ctx = ws_context_clone(&s->mem, src->ctx))) goto fail;
   h.on_text = on_text;
   h.ud = s;
   if (ws_frames_new(&s->frames, &s->mem, s->cfg->max_message_bytes, &s->out,
