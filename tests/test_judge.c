@@ -239,6 +239,20 @@ static void reset1(void *ud) {
   shared_counter = 0; /* alone, each session starts the counter afresh */
 }
 
+/* Session i (0 or 1) of an interleaved pair over in, on envs[i]. */
+static void pair_spec(ws_run_spec *sp, int i, const ws_config *cfg,
+                      const ws_keyset *ks, const tu_bytes *in) {
+  memset(sp, 0, sizeof(*sp));
+  (i ? reset1 : reset0)(NULL);
+  sp->cfg = cfg;
+  sp->keys = ks;
+  sp->env = envs[i].env;
+  sp->env.user_data = &envs[i];
+  sp->prepare = i ? reset1 : reset0;
+  sp->input = in->p;
+  sp->len = in->n;
+}
+
 static void test_interleaved_sessions(void **st) {
   ws_keyset *ks = tu_keys();
   ws_config *cfg = tu_config(NULL);
@@ -256,15 +270,7 @@ static void test_interleaved_sessions(void **st) {
   tu_close(&in, 1000, NULL);
   for (shared = 0; shared < 2; shared++) {
     for (i = 0; i < 2; i++) {
-      memset(&specs[i], 0, sizeof(specs[i]));
-      (i ? reset1 : reset0)(NULL);
-      specs[i].cfg = cfg;
-      specs[i].keys = ks;
-      specs[i].env = envs[i].env;
-      specs[i].env.user_data = &envs[i];
-      specs[i].prepare = i ? reset1 : reset0;
-      specs[i].input = in.p;
-      specs[i].len = in.n;
+      pair_spec(&specs[i], i, cfg, ks, &in);
       specs[i].chunk = i ? 5 : 11;
       if (shared) specs[i].env.idgen = shared_idgen;
       assert_int_equal(ws_run(&specs[i], NULL, &solo[i], NULL), 0);
@@ -321,15 +327,8 @@ static void test_interleaved_hold(void **st) {
   tu_close(&in, 1000, NULL);
   for (hold = 0; hold < 2; hold++) {
     for (i = 0; i < 2; i++) {
-      memset(&specs[i], 0, sizeof(specs[i]));
-      (i ? reset1 : reset0)(NULL);
-      specs[i].cfg = cfg;
-      specs[i].keys = ks;
-      specs[i].env = envs[i].env;
-      specs[i].env.user_data = &envs[i];
+      pair_spec(&specs[i], (int)i, cfg, ks, &in);
       specs[i].env.idgen = order_idgen;
-      specs[i].prepare = i ? reset1 : reset0;
-      specs[i].input = in.p;
       specs[i].len = i ? head : in.n; /* the other: an upgrade only */
       specs[i].chunk = i ? 1 : 64;
       if (i == 0 && hold) {
