@@ -13,6 +13,12 @@ static int64_t se_now(void *ud) {
   return se->has_fixed_now ? se->fixed_now : (int64_t)time(NULL);
 }
 
+/* A per-thread pool filled by one getrandom(2) call: a request id per
+ * message would otherwise cost a system call per message.  The bytes are
+ * the kernel's either way; each is handed out once (and wiped). */
+static _Thread_local uint8_t pool[256];
+static _Thread_local size_t pos, end;
+
 static int se_random(void *ud, uint8_t *buf, size_t len) {
   ws_sysenv *se = ud;
   size_t i;
@@ -20,12 +26,7 @@ static int se_random(void *ud, uint8_t *buf, size_t len) {
     for (i = 0; i < len; i++) buf[i] = (uint8_t)ws_splitmix64(&se->seed);
     return 0;
   }
-  /* A per-thread pool filled by one getrandom(2) call: a request id per
-   * message would otherwise cost a system call per message.  The bytes are
-   * the kernel's either way; each is handed out once. */
   while (len > 0) {
-    static _Thread_local uint8_t pool[256];
-    static _Thread_local size_t pos, end;
     size_t k;
     if (pos == end) {
       ssize_t r = getrandom(pool, sizeof(pool), 0);

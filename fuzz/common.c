@@ -227,8 +227,8 @@ static void run_or_die(const ws_run_spec *spec, const ws_fault_plan *plan,
 typedef struct companion {
   uint8_t *bytes;
   size_t len, chunk;
-  size_t
-      hold_at; /* the whole session's: its head's length (see make_companion) */
+  /* The whole session's: its head's length (see make_companion). */
+  size_t hold_at;
   fz_rng rng;
   const ws_session *resume;
   ws_run_result solo;
@@ -238,6 +238,10 @@ typedef struct companion {
  * [2] the same upgrade and a close only (for inputs that never get past
  * the head: fz_case.head_only). */
 static companion companions[3];
+
+/* The piece size of a companion's frames (the resumed one throughout, the
+ * whole session's from its hold on). */
+#define FRAME_PIECE 3
 
 static void put_text(uint8_t *out, size_t *at, const char *s) {
   uint8_t in[130];
@@ -255,7 +259,7 @@ static void companion_spec(const companion *co, fz_rng *rng,
   spec->chunk = co->chunk;
   spec->resume = co->resume;
   spec->hold_at = co->hold_at;
-  spec->hold_chunk = co->hold_at ? 3 : 0;
+  spec->hold_chunk = co->hold_at ? FRAME_PIECE : 0;
 }
 
 /* kind: 0 whole, 1 resumed, 2 head only (see companions). */
@@ -303,7 +307,7 @@ static void make_companion(companion *co, int kind) {
    * input runs: the head's scanner state, then (resumed) a ping payload, a
    * message and a split character, over a window of steps that the
    * byte-by-byte seeds of fuzz_frames overlap. */
-  co->chunk = resumed ? 3 : 19;
+  co->chunk = resumed ? FRAME_PIECE : 19;
   /* The whole session waits after its head until the input is upgraded (or
    * done), then goes on in 3-byte pieces, cut where the resumed companion's
    * are: its frame state is held across the same calls as the input's
@@ -507,10 +511,9 @@ size_t fz_frames_encode(const uint8_t *in, size_t n, uint8_t *out) {
     len = in[i + 1];
     i += 2;
     if (len > n - i) len = n - i;
-    if (out)
-      at += tb_frame(out + at, len + 14, b0, tb_mask_key, in + i, len);
-    else
-      at += len + (len < 126 ? 6 : 8); /* header, mask key, payload */
+    /* With out NULL, a capacity of 0: tb_frame only says the length. */
+    at += tb_frame(out ? out + at : NULL, out ? len + 14 : 0, b0, tb_mask_key,
+                   in + i, len);
     i += len;
   }
   return at;

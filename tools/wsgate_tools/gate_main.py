@@ -92,6 +92,9 @@ class Gate:
             raise UsageError("--source %s is not a wsgate source tree (no CMakePresets.json)" % self.src)
         self.budget = args.budget_s
         self.targets = args.targets
+        # The coverage baseline is of all five targets' corpora: compared
+        # and written only when every target ran.
+        self.all_targets = sorted(set(args.targets)) == sorted(TARGETS)
         self.seed = args.seed
         self.reports_root = os.path.realpath(args.reports or os.path.join(self.src, "reports"))
         self.work = os.path.realpath(args.work or os.environ.get("WSGATE_GATE_WORK")
