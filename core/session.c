@@ -2,9 +2,10 @@
  * (session_int.h).  This file is the only one that changes the state; the
  * message layer (message.c) only decides what a message asks for.
  *
- * Every path ends in ws_session_end with a diagnosis.  The session keeps the
- * last thing it writes (HTTP error or close frame) in a fixed area so that
- * even an allocation failure can be reported to the client (503 / 1013). */
+ * Every path ends in ws_session_end with a diagnosis.  The session keeps
+ * room for the last thing it writes (HTTP error or close frame) from the
+ * start, so that even an allocation failure can be reported to the client
+ * (503 / 1013); see session_int.h. */
 #include <string.h>
 
 #include "clone.h"
@@ -35,8 +36,11 @@ int ws_global_init(void) {
   return WS_OK;
 }
 
-int ws_session_new(ws_session **out, const ws_config *cfg,
-                   const ws_keyset *keys, const ws_env *env) {
+/* A new session in HEAD; with_http_room 0 for one that starts past the
+ * upgrade (ws_session_clone_open), which never writes an HTTP response. */
+static int session_alloc(ws_session **out, const ws_config *cfg,
+                         const ws_keyset *keys, const ws_env *env,
+                         int with_http_room) {
   ws_mem m;
   ws_session *s;
   if (!out) return WS_ERR_ARG;
@@ -47,6 +51,10 @@ int ws_session_new(ws_session **out, const ws_config *cfg,
   if (!ws_crypto_ready()) return WS_ERR_STATE;
   ws_mem_init(&m, &env->alloc);
   if (!(s = ws_mem_calloc(&m, 1, sizeof(*s)))) return WS_ERR_NOMEM;
+  if (with_http_room && !(s->http_room = ws_mem_malloc(&m, WS_HTTP_ROOM))) {
+    ws_mem_free(&m, s);
+    return WS_ERR_NOMEM;
+  }
   s->mem = m;
   s->env = *env;
   s->cfg = cfg;
@@ -55,6 +63,19 @@ int ws_session_new(ws_session **out, const ws_config *cfg,
   ws_head_scan_init(&s->scan);
   *out = s;
   return WS_OK;
+}
+
+int ws_session_new(ws_session **out, const ws_config *cfg,
+                   const ws_keyset *keys, const ws_env *env) {
+  return session_alloc(out, cfg, keys, env, 1);
+}
+
+_Static_assert(WS_CLOSE_ROOM >= 2 + 125, "a close frame fits its room");
+
+/* The upgrade is committed: no HTTP response can follow. */
+static void drop_http_room(ws_session *s) {
+  ws_mem_free(&s->mem, s->http_room);
+  s->http_room = NULL;
 }
 
 void ws_session_free(ws_session *s) {
@@ -68,6 +89,7 @@ void ws_session_free(ws_session *s) {
   ws_buf_free(&s->head, &s->mem);
   ws_buf_free(&s->out, &s->mem);
   ws_buf_free(&s->scratch, &s->mem);
+  ws_mem_free(&s->mem, s->http_room);
   ws_mem_leave(prev);
   ws_mem_free(&m, s);
 }
@@ -110,10 +132,11 @@ void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
   format_reason(o->reason, sizeof(o->reason), info, detail);
   if (s->state == WS_S_HEAD) {
     s->out.len = 0; /* an uncommitted 101 is never sent */
-    if (info->http_status) {
-      n = ws_http_error_response(d, o->reason, (char *)s->final,
-                                 sizeof(s->final));
+    if (info->http_status && s->http_room) {
+      n = ws_http_error_response(d, o->reason, (char *)s->http_room,
+                                 WS_HTTP_ROOM);
       if (n) {
+        s->final = s->http_room;
         s->final_len = n;
         o->http_status = info->http_status;
         s->reason_sent = 1;
@@ -128,9 +151,10 @@ void ws_session_end(ws_session *s, ws_diag d, const char *detail) {
       /* A close reason is at most 123 bytes (RFC 6455 5.5: control payload
        * <= 125); our reasons are ASCII, so cutting is safe. */
       if (strlen(o->reason) > 123) o->reason[123] = '\0';
-      n = ws_frames_close((uint16_t)code, o->reason, s->final,
-                          sizeof(s->final));
+      n = ws_frames_close((uint16_t)code, o->reason, s->close_room,
+                          sizeof(s->close_room));
       if (n) {
+        s->final = s->close_room;
         s->final_len = n;
         o->close_code = code;
         s->reason_sent = 1;
@@ -244,6 +268,7 @@ static int process_head(ws_session *s, const char *head, size_t len) {
     goto fail;
   }
   ws_handshake_release(&s->mem, &hs);
+  drop_http_room(s);
   s->state = s->ctx ? WS_S_OPEN : WS_S_AWAIT_AUTH_MESSAGE;
   return 0;
 fail:
@@ -436,7 +461,7 @@ int ws_session_clone_open(ws_session **out, const ws_session *src,
       src->head.len)
     return WS_ERR_STATE;
   if (ws_frames_eof(src->frames) != WS_DIAG_EOF_CLEAN) return WS_ERR_STATE;
-  if ((rc = ws_session_new(&s, src->cfg, src->keys, env)) != WS_OK) return rc;
+  if ((rc = session_alloc(&s, src->cfg, src->keys, env, 0)) != WS_OK) return rc;
   prev = ws_mem_enter(&s->mem);
   rc = WS_ERR_NOMEM;
   if (!(s->ctx = ws_context_clone(&s->mem, src->ctx))) goto fail;

@@ -25,10 +25,15 @@ typedef enum ws_sstate {
   WS_S_ENDED
 } ws_sstate;
 
-/* Room for the last thing a session writes (an HTTP error response or a
- * close frame), kept inside the session so that a resource failure can
- * still be told to the client: writing it never allocates. */
-#define WS_FINAL_CAP 640
+/* Room for the last thing a session writes, made before it is needed so
+ * that a resource failure can still be told to the client (writing it never
+ * allocates).  Before the upgrade that is an HTTP error response: a block of
+ * WS_HTTP_ROOM bytes allocated with the session and freed at the upgrade, so
+ * an open session does not carry it.  After the upgrade it is a close frame
+ * (2-byte header, 2-byte code, at most 123 bytes of reason: RFC 6455 5.5),
+ * which fits in the session itself. */
+#define WS_HTTP_ROOM 640
+#define WS_CLOSE_ROOM 128
 
 struct ws_session {
   ws_mem mem;
@@ -43,10 +48,12 @@ struct ws_session {
   ws_frames *frames;
   ws_context *ctx;
 
-  ws_buf out;     /* pending server bytes */
-  ws_buf scratch; /* reply being built (ws_message_reply), freed after it */
-  int out_handed; /* out was handed to the caller by the last send */
-  uint8_t final[WS_FINAL_CAP];
+  ws_buf out;         /* pending server bytes */
+  ws_buf scratch;     /* reply being built (ws_message_reply), freed after it */
+  int out_handed;     /* out was handed to the caller by the last send */
+  uint8_t *http_room; /* WS_HTTP_ROOM bytes, HEAD only */
+  uint8_t close_room[WS_CLOSE_ROOM]; /* the close frame */
+  const uint8_t *final;              /* the one written: in either room */
   size_t final_len;
   int final_handed;
 
@@ -57,7 +64,7 @@ struct ws_session {
 /* Ends the session with d (the only way to end one: every outcome
  * comes from the diagnosis table): writes the
  * HTTP error response or close frame the diag table prescribes into the
- * session's final area and records the outcome.  detail (may be NULL) is
+ * room kept for it and records the outcome.  detail (may be NULL) is
  * appended to the reason after the code. */
 void ws_session_end(ws_session *s, ws_diag d, const char *detail);
 

@@ -379,7 +379,21 @@ static void test_alloc_failures_before_upgrade(void **st) {
     assert_int_equal(r.outcome.http_status, 101);
     tu_result_free(&r);
   }
-  for (n = 2; n <= total; n++) { /* 1 is the session itself */
+  /* 1 and 2 are the session and the room for its HTTP error response:
+   * ws_session_new itself fails, and leaves nothing behind. */
+  for (n = 1; n <= 2; n++) {
+    tu_failalloc fa = {.fail_at = n};
+    ws_allocator a = tu_failalloc_allocator(&fa);
+    tu_env t;
+    ws_session *s = (ws_session *)&fa; /* must be reset to NULL */
+    tu_env_init(&t, NOW, 7);
+    ws_countalloc_init(&t.counts, &a);
+    assert_int_equal(ws_session_new(&s, cfg, keys, &t.env), WS_ERR_NOMEM);
+    assert_null(s);
+    assert_int_equal(fa.calls, n);
+    assert_int_equal(t.counts.live_blocks, 0);
+  }
+  for (n = 3; n <= total; n++) {
     tu_failalloc fa = {.fail_at = n};
     ws_allocator a = tu_failalloc_allocator(&fa);
     tu_env t;
