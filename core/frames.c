@@ -88,9 +88,11 @@ struct ws_frames {
   ws_utf8 utf8;
   ws_buf msg;
 
-  /* Payload of the control frame being received (RFC 6455 5.5). */
+  /* Payload of the control frame being received (RFC 6455 5.5): CTRL_MAX
+   * bytes lent by the caller (ws_frames_new_lent), or right behind this
+   * struct in the same block (ws_frames_new). */
   uint8_t ctrl_len;
-  uint8_t ctrl[CTRL_MAX];
+  uint8_t *ctrl;
 
   uint8_t send_broken; /* wslay's output state can no longer be trusted */
   uint8_t in_recv;     /* inside ws_frames_recv (guards on_text reentry) */
@@ -593,14 +595,19 @@ static void frames_wslay_idle(ws_frames *f) {
   f->wslay = NULL;
 }
 
-int ws_frames_new(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
-                  ws_buf *out, const ws_frames_handler *h) {
+_Static_assert(WS_FRAMES_CTRL_ROOM == CTRL_MAX,
+               "the lent room holds a payload");
+
+static int frames_make(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
+                       ws_buf *out, const ws_frames_handler *h,
+                       uint8_t *ctrl_room) {
   ws_frames *f = NULL;
   int rc = -1;
   if (out_f) *out_f = NULL;
   if (!out_f || !m || !out || !h || !h->on_text) goto out;
-  f = ws_mem_calloc(m, 1, sizeof(*f));
+  f = ws_mem_calloc(m, 1, sizeof(*f) + (ctrl_room ? 0 : CTRL_MAX));
   if (!f) goto out;
+  f->ctrl = ctrl_room ? ctrl_room : (uint8_t *)(f + 1);
   f->m = m;
   f->out = out;
   f->h = *h;
@@ -612,6 +619,21 @@ out:
   return rc;
 }
 
+int ws_frames_new(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
+                  ws_buf *out, const ws_frames_handler *h) {
+  return frames_make(out_f, m, max_message_bytes, out, h, NULL);
+}
+
+int ws_frames_new_lent(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
+                       ws_buf *out, const ws_frames_handler *h,
+                       uint8_t *ctrl_room) {
+  if (!ctrl_room) {
+    if (out_f) *out_f = NULL;
+    return -1;
+  }
+  return frames_make(out_f, m, max_message_bytes, out, h, ctrl_room);
+}
+
 void ws_frames_free(ws_frames *f) {
   if (!f) return;
   ws_buf_free(&f->msg, f->m);
@@ -620,7 +642,7 @@ void ws_frames_free(ws_frames *f) {
 }
 
 size_t ws_frames_footprint(void) {
-  return sizeof(struct ws_frames);
+  return sizeof(struct ws_frames) + CTRL_MAX;
 }
 
 size_t ws_frames_libc_bytes(void) {

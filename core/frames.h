@@ -69,6 +69,22 @@ typedef struct ws_frames ws_frames; /* body in frames.c */
  * libc itself failed. */
 int ws_frames_new(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
                   ws_buf *out, const ws_frames_handler *h);
+
+/* The bytes a control frame's payload needs (RFC 6455 5.5). */
+#define WS_FRAMES_CTRL_ROOM 125
+
+/* As ws_frames_new, but the payload of the control frame being received is
+ * kept in ctrl_room (WS_FRAMES_CTRL_ROOM bytes, the caller's, outliving the
+ * loop) instead of a room of the loop's own.  The loop keeps a control
+ * frame's payload there from its first byte to the frame's end (across calls
+ * when it arrives in pieces) and touches it only inside ws_frames_recv; a
+ * caller that feeds the loop no more bytes (it returned a diagnosis, or the
+ * caller ends the session for a reason of its own) may use the room for
+ * something else: the session writes its close frame there, once, when it
+ * ends.  -1 also when ctrl_room is NULL. */
+int ws_frames_new_lent(ws_frames **out_f, ws_mem *m, size_t max_message_bytes,
+                       ws_buf *out, const ws_frames_handler *h,
+                       uint8_t *ctrl_room);
 /* Frees the loop, its wslay context and any partial message.  NULL is a
  * no-op. */
 void ws_frames_free(ws_frames *f);
@@ -115,8 +131,9 @@ size_t ws_frames_close(uint16_t code, const char *reason, uint8_t *out,
                        size_t cap);
 
 /* Bytes the loop holds for an idle session (for the memory benchmark): its
- * own struct only; no wslay context and no message buffer is held between
- * messages. */
+ * own block as ws_frames_new makes it (the struct and its control-payload
+ * room; ws_frames_new_lent's is WS_FRAMES_CTRL_ROOM smaller); no wslay
+ * context and no message buffer is held between messages. */
 size_t ws_frames_footprint(void);
 /* The size of wslay's frame context (4256 bytes for wslay 1.1.1 on LP64),
  * held with libc, outside the session's allocator (so the counting allocator

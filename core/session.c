@@ -261,8 +261,8 @@ static int process_head(ws_session *s, const char *head, size_t len) {
   }
   h.on_text = on_text;
   h.ud = s;
-  if (ws_frames_new(&s->frames, &s->mem, s->cfg->max_message_bytes, &s->out,
-                    &h) != 0) {
+  if (ws_frames_new_lent(&s->frames, &s->mem, s->cfg->max_message_bytes,
+                         &s->out, &h, s->close_room) != 0) {
     d = WS_DIAG_HS_NOMEM;
     detail = "frame loop";
     goto fail;
@@ -467,8 +467,8 @@ int ws_session_clone_open(ws_session **out, const ws_session *src,
   if (!(s->ctx = ws_context_clone(&s->mem, src->ctx))) goto fail;
   h.on_text = on_text;
   h.ud = s;
-  if (ws_frames_new(&s->frames, &s->mem, s->cfg->max_message_bytes, &s->out,
-                    &h) != 0)
+  if (ws_frames_new_lent(&s->frames, &s->mem, s->cfg->max_message_bytes,
+                         &s->out, &h, s->close_room) != 0)
     goto fail;
   s->outcome = src->outcome;
   s->state = WS_S_OPEN;

@@ -31,7 +31,10 @@ typedef enum ws_sstate {
  * WS_HTTP_ROOM bytes allocated with the session and freed at the upgrade, so
  * an open session does not carry it.  After the upgrade it is a close frame
  * (2-byte header, 2-byte code, at most 123 bytes of reason: RFC 6455 5.5),
- * which fits in the session itself. */
+ * which fits in the session itself.  Until the session ends, the frame loop
+ * borrows the close room for the payload of the control frame it is
+ * receiving (ws_frames_new_lent): the session writes its close frame only
+ * when it ends, and then feeds the loop nothing more. */
 #define WS_HTTP_ROOM 640
 #define WS_CLOSE_ROOM 128
 

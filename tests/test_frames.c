@@ -1332,6 +1332,39 @@ static void test_handler_reentry(void **state) {
   tu_bytes_free(&b);
 }
 
+/* ws_frames_new_lent keeps a control payload in the caller's room, also
+ * when it arrives in pieces over several calls, and the pong is built from
+ * it; the loop's own block is the room smaller.  No room: refused. */
+static void test_lent_ctrl_room(void **state) {
+  mem_fixture x;
+  ws_buf out = {0};
+  ws_frames *f = (ws_frames *)&x; /* must be reset */
+  ws_frames_handler h = {on_text, NULL};
+  uint8_t room[WS_FRAMES_CTRL_ROOM];
+  tu_bytes b = {0};
+  size_t i;
+  (void)state;
+  mem_fixture_init(&x);
+  assert_int_equal(ws_frames_new_lent(&f, &x.m, 100, &out, &h, NULL), -1);
+  assert_null(f);
+  memset(room, 0, sizeof(room));
+  assert_int_equal(ws_frames_new_lent(&f, &x.m, 100, &out, &h, room), 0);
+  assert_int_equal(x.ca.live_blocks, 1);
+  assert_int_equal(x.ca.live_bytes + WS_FRAMES_CTRL_ROOM,
+                   ws_frames_footprint());
+  put_frame(&b, 1, 0x9, "pay", 3);
+  for (i = 0; i < b.n; i++) /* one byte per call */
+    assert_int_equal(ws_frames_recv(f, b.p + i, 1), WS_DIAG_NONE);
+  assert_memory_equal(room, "pay", 3);
+  assert_int_equal(out.len, 5);
+  assert_memory_equal(out.data, "\x8a\x03pay", 5);
+  assert_int_equal(ws_frames_eof(f), WS_DIAG_EOF_CLEAN);
+  ws_frames_free(f);
+  ws_buf_free(&out, &x.m);
+  assert_int_equal(x.ca.live_blocks, 0);
+  tu_bytes_free(&b);
+}
+
 /* ---- sending ------------------------------------------------------------- */
 
 static void test_send_text_encoding(void **state) {
@@ -1780,6 +1813,7 @@ int main(void) {
       cmocka_unit_test(test_handler_ends_session),
       cmocka_unit_test(test_handler_echo_order),
       cmocka_unit_test(test_handler_reentry),
+      cmocka_unit_test(test_lent_ctrl_room),
       cmocka_unit_test(test_send_text_encoding),
       cmocka_unit_test(test_send_text_nomem),
       cmocka_unit_test(test_close_encoding),
