@@ -105,11 +105,20 @@ typedef struct fwalk {
   uint64_t skip;
 } fwalk;
 
+/* The client's address, kept in 20 bytes and written out only for the log
+ * line (one record per open connection: see "Memory" in the README). */
+typedef struct peer_addr {
+  uint8_t addr[16]; /* IPv4 in the first 4 */
+  uint16_t port;
+  uint8_t family; /* AF_INET, AF_INET6, or 0: unknown */
+} peer_addr;
+
 typedef struct conn {
   int fd;
-  phase ph;
-  close_wait cw;
-  int has_outcome, eof_in, shut_wr, http_done, refused, ev;
+  uint32_t ev; /* the epoll events registered */
+  uint8_t ph;  /* a phase */
+  uint8_t cw;  /* a close_wait */
+  uint8_t has_outcome, eof_in, shut_wr, http_done, refused;
   ws_session *s;
   ws_fault_env *fe;   /* with --fault-rate, else NULL */
   size_t live_blocks; /* without faults: the session's blocks (blk_*) */
@@ -127,8 +136,21 @@ typedef struct conn {
   uint64_t fault_seed;
   fwalk out_walk, in_walk;
   size_t idx; /* in the worker's list */
-  char peer[56];
+  peer_addr peer;
 } conn;
+
+/* "a.b.c.d:port" or "[v6]:port" (a buffer of PEER_STR_MAX bytes). */
+#define PEER_STR_MAX (INET6_ADDRSTRLEN + 9)
+static const char *peer_str(const peer_addr *p, char *buf) {
+  char host[INET6_ADDRSTRLEN];
+  buf[0] = '\0';
+  if (p->family == AF_INET && inet_ntop(AF_INET, p->addr, host, sizeof(host)))
+    snprintf(buf, PEER_STR_MAX, "%s:%u", host, (unsigned)p->port);
+  else if (p->family == AF_INET6 &&
+           inet_ntop(AF_INET6, p->addr, host, sizeof(host)))
+    snprintf(buf, PEER_STR_MAX, "[%s]:%u", host, (unsigned)p->port);
+  return buf;
+}
 
 typedef struct server {
   serve_opts o;
@@ -287,11 +309,11 @@ static unsigned fwalk_feed(fwalk *w, const uint8_t *p, size_t n, int op) {
 
 /* ---- connections --------------------------------------------------------- */
 
-static void ep_set(worker *w, conn *c, int ev) {
+static void ep_set(worker *w, conn *c, uint32_t ev) {
   struct epoll_event e;
   if (c->ev == ev) return;
   memset(&e, 0, sizeof(e));
-  e.events = (uint32_t)ev;
+  e.events = ev;
   e.data.ptr = c;
   if (epoll_ctl(w->ep, EPOLL_CTL_MOD, c->fd, &e) == 0) c->ev = ev;
 }
@@ -299,7 +321,7 @@ static void ep_set(worker *w, conn *c, int ev) {
 static void conn_log(worker *w, conn *c, const ws_outcome *o,
                      size_t live_blocks) {
   server *srv = w->srv;
-  char extra[LOG_LINE_MAX / 2], line[LOG_LINE_MAX];
+  char extra[LOG_LINE_MAX / 2], line[LOG_LINE_MAX], peer[PEER_STR_MAX];
   size_t at, n;
   uint64_t now = srv->clock_ms();
   const char *cw = cw_names[c->cw];
@@ -307,7 +329,7 @@ static void conn_log(worker *w, conn *c, const ws_outcome *o,
       extra, sizeof(extra),
       "\"peer\":\"%s\",\"duration_ms\":%llu,\"bytes_in\":%llu,"
       "\"bytes_out\":%llu,\"messages\":%llu,\"close_wait\":%s%s%s",
-      c->peer, (unsigned long long)(now - c->t_start),
+      peer_str(&c->peer, peer), (unsigned long long)(now - c->t_start),
       (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
       (unsigned long long)c->messages, cw ? "\"" : "", cw ? cw : "null",
       cw ? "\"" : "");
@@ -333,7 +355,7 @@ static void conn_log(worker *w, conn *c, const ws_outcome *o,
   }
   if (at >= sizeof(extra)) { /* cut: keep the line valid JSON */
     snprintf(extra, sizeof(extra), "\"peer\":\"%s\",\"log_truncated\":true",
-             c->peer);
+             peer);
   }
   n = ws_outcome_json(o, extra, line, sizeof(line) - 1);
   if (n >= sizeof(line) - 1) n = sizeof(line) - 2;
@@ -577,8 +599,6 @@ static void conn_new(worker *w, int fd, const struct sockaddr_storage *ss,
   conn **grown;
   ws_env env;
   int one = 1, rc;
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
 
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (w->n == w->cap) {
@@ -598,21 +618,21 @@ static void conn_new(worker *w, int fd, const struct sockaddr_storage *ss,
   c->t_start = c->t_active = now;
   if (ss->ss_family == AF_INET) {
     const struct sockaddr_in *a = (const void *)ss;
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-    port = ntohs(a->sin_port);
-    snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+    memcpy(c->peer.addr, &a->sin_addr, 4);
+    c->peer.port = ntohs(a->sin_port);
+    c->peer.family = AF_INET;
   } else if (ss->ss_family == AF_INET6) {
     const struct sockaddr_in6 *a = (const void *)ss;
-    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-    port = ntohs(a->sin6_port);
-    snprintf(c->peer, sizeof(c->peer), "[%s]:%d", host, port);
+    memcpy(c->peer.addr, &a->sin6_addr, 16);
+    c->peer.port = ntohs(a->sin6_port);
+    c->peer.family = AF_INET6;
   }
   c->idx = w->n;
   w->conns[w->n++] = c;
   memset(&e, 0, sizeof(e));
   e.events = EPOLLIN | EPOLLRDHUP;
   e.data.ptr = c;
-  c->ev = (int)e.events;
+  c->ev = e.events;
   atomic_fetch_add(&srv->open, 1);
   if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &e) != 0) {
     c->ev = 0;

@@ -18,11 +18,14 @@ const char *ws_attr_name(ws_attr attr) {
   return (unsigned)attr < WS_ATTR_COUNT_ ? names[attr] : NULL;
 }
 
+_Static_assert(WS_ATTR_COUNT_ <= 256 && WS_TRAIL_IDGEN_INVALID <= 255,
+               "a trail entry's members fit a byte");
+
 void ws_trail_add(ws_outcome *o, ws_trail_event ev, ws_attr attr) {
   if (!o) return;
   if (o->trail_len < WS_TRAIL_MAX) {
-    o->trail[o->trail_len].event = ev;
-    o->trail[o->trail_len].attr = attr;
+    o->trail[o->trail_len].event = (uint8_t)ev;
+    o->trail[o->trail_len].attr = (uint8_t)attr;
     o->trail_len++;
   } else {
     o->trail_dropped++;

@@ -243,9 +243,10 @@ typedef enum ws_trail_event {
   WS_TRAIL_IDGEN_INVALID /* primary returned an invalid id, fallback used */
 } ws_trail_event;
 
+/* Stored in a byte each (every session carries WS_TRAIL_MAX of them). */
 typedef struct ws_trail_entry {
-  ws_trail_event event;
-  ws_attr attr; /* which id */
+  uint8_t event; /* a ws_trail_event */
+  uint8_t attr;  /* a ws_attr: which id */
 } ws_trail_entry;
 
 #define WS_TRAIL_MAX 16
